@@ -1,0 +1,55 @@
+# Two commands do everything on a fresh machine:
+#   make run    set up, fetch and verify the default model, ingest the demo reports, serve the app
+#   make test   set up, fetch the tiny test model, run the test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ASSISTANT := $(VENV)/bin/assistant
+HOME_DIR ?= data
+# Portable llama.cpp build: a native build crashes these CPUs with SIGILL (see README).
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: setup run test lint bench eval model test-model browser clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+setup: $(VENV)/.installed
+
+model: setup
+	$(ASSISTANT) models fetch qwen2.5-coder-1.5b-instruct-q4
+
+test-model: setup
+	$(ASSISTANT) models fetch smollm2-135m-instruct-q4
+
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+run: model
+	$(ASSISTANT) --home $(HOME_DIR) ingest data/demo
+	$(ASSISTANT) --home $(HOME_DIR) ui
+
+test: test-model browser
+	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+bench: model
+	$(PY) -m bench.run
+
+eval: model
+	$(ASSISTANT) eval run eval/suites/full.yaml --out eval/out/full
+
+clean:
+	rm -rf $(VENV) .pytest_cache

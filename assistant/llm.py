@@ -1,0 +1,149 @@
+"""LLM backends behind one small interface, chosen by ``settings.llm.backend``.
+
+``LlamaCppLLM`` runs the GGUF in-process (the default); ``OpenAICompatibleLLM``
+talks to any OpenAI-compatible server (llama.cpp's server, vLLM). Both take
+the same messages and the same JSON schema, and both are used under a lock:
+one model, one request at a time, others wait their turn.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from assistant.errors import UserError
+from assistant.models import Registry, verify
+from assistant.schema import ModelRef
+from assistant.settings import LLMSettings
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+
+
+class LLM(Protocol):
+    ref: ModelRef
+
+    def complete_json(self, messages: list[dict], schema: dict, max_tokens: int) -> Completion: ...
+
+    def stream(self, messages: list[dict], max_tokens: int) -> Iterator[str]: ...
+
+
+class LlamaCppLLM:
+    """The GGUF loaded in this process with llama-cpp-python (portable CPU build)."""
+
+    def __init__(self, settings: LLMSettings, registry: Registry, name: str | None = None):
+        from llama_cpp import Llama
+
+        entry = registry.entry(name)
+        path = verify(registry, entry)
+        self.ref = ModelRef(name=entry.name, sha256=entry.sha256)
+        self._lock = threading.Lock()
+        self._seed = settings.seed
+        self._llama = Llama(
+            model_path=str(path),
+            n_ctx=min(settings.n_ctx, entry.context_length),
+            n_threads=settings.n_threads,
+            n_threads_batch=settings.n_threads,
+            n_batch=settings.n_batch,
+            seed=settings.seed,
+            chat_format=entry.chat_format or None,
+            verbose=False,
+        )
+
+    def complete_json(self, messages: list[dict], schema: dict, max_tokens: int) -> Completion:
+        started = time.perf_counter()
+        with self._lock:
+            response = self._llama.create_chat_completion(
+                messages=messages,
+                response_format={"type": "json_object", "schema": schema},
+                temperature=0.0,
+                max_tokens=max_tokens,
+                seed=self._seed,
+            )
+        return _completion(response, started)
+
+    def stream(self, messages: list[dict], max_tokens: int) -> Iterator[str]:
+        with self._lock:
+            for chunk in self._llama.create_chat_completion(
+                messages=messages, temperature=0.0, max_tokens=max_tokens, stream=True, seed=self._seed
+            ):
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece:
+                    yield piece
+
+    def tokenize(self, text: str) -> list[int]:
+        return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+
+
+class OpenAICompatibleLLM:
+    """A model behind an OpenAI-compatible HTTP server; the registry entry names it for provenance."""
+
+    def __init__(self, settings: LLMSettings, registry: Registry, name: str | None = None):
+        entry = registry.entry(name)
+        self.ref = ModelRef(name=entry.name, sha256=entry.sha256)
+        self._settings = settings
+        self._lock = threading.Lock()
+
+    def _post(self, payload: dict) -> urllib.request.Request:
+        headers = {"Content-Type": "application/json"}
+        if self._settings.api_key:
+            headers["Authorization"] = f"Bearer {self._settings.api_key}"
+        return urllib.request.Request(
+            self._settings.base_url.rstrip("/") + "/chat/completions",
+            data=json.dumps({"model": self.ref.name, "temperature": 0.0, "seed": self._settings.seed, **payload}).encode(),
+            headers=headers,
+        )
+
+    def complete_json(self, messages: list[dict], schema: dict, max_tokens: int) -> Completion:
+        started = time.perf_counter()
+        request = self._post(
+            {
+                "messages": messages,
+                "max_tokens": max_tokens,
+                "response_format": {"type": "json_object", "schema": schema},
+            }
+        )
+        with self._lock:
+            try:
+                with urllib.request.urlopen(request, timeout=self._settings.timeout_s) as reply:  # noqa: S310
+                    response = json.load(reply)
+            except OSError as exc:
+                raise UserError(f"the LLM server at {self._settings.base_url} did not answer: {exc}") from None
+        return _completion(response, started)
+
+    def stream(self, messages: list[dict], max_tokens: int) -> Iterator[str]:
+        request = self._post({"messages": messages, "max_tokens": max_tokens, "stream": True})
+        with self._lock, urllib.request.urlopen(request, timeout=self._settings.timeout_s) as reply:  # noqa: S310
+            for raw in reply:
+                line = raw.decode("utf-8").strip()
+                if not line.startswith("data:") or line == "data: [DONE]":
+                    continue
+                piece = json.loads(line[5:])["choices"][0]["delta"].get("content")
+                if piece:
+                    yield piece
+
+
+def _completion(response: dict, started: float) -> Completion:
+    usage = response.get("usage") or {}
+    return Completion(
+        text=response["choices"][0]["message"]["content"] or "",
+        prompt_tokens=int(usage.get("prompt_tokens", 0)),
+        completion_tokens=int(usage.get("completion_tokens", 0)),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def load_llm(settings: LLMSettings, name: str | None = None) -> LLM:
+    registry = Registry.load(settings.registry, settings.models_dir)
+    backend = {"llama_cpp": LlamaCppLLM, "openai": OpenAICompatibleLLM}[settings.backend]
+    return backend(settings, registry, name or settings.model)

