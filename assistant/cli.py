@@ -14,12 +14,14 @@ import typer
 
 from assistant.errors import UserError
 from assistant.settings import disable_telemetry, load_settings
+from eval.cli import eval_app
 
 disable_telemetry()
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Lokal assistent för orosanmälningar.")
 models_app = typer.Typer(no_args_is_help=True, help="Model registry: list, fetch, verify.")
 app.add_typer(models_app, name="models")
+app.add_typer(eval_app, name="eval", help="Evaluation suites: run, compare.")
 
 
 class State:
@@ -41,7 +43,9 @@ def _err(message: str) -> None:
 
 
 @app.callback()
-def main(home: Annotated[Path | None, typer.Option(help="Folder for all state (default $ASSISTANT_HOME or ./data)")] = None):
+def main(
+    home: Annotated[Path | None, typer.Option(help="Folder for all state (default $ASSISTANT_HOME or ./data)")] = None,
+):
     State.home = home
 
 
@@ -186,7 +190,7 @@ def config_show():
 
 def run() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns typer.Exit's code instead of exiting
     except UserError as exc:
         _err(f"Fel: {exc}")
         sys.exit(2)
@@ -203,6 +207,7 @@ def run() -> None:
             sys.exit(2)
         _err(f"Internt fel: {exc.__class__.__name__}: {exc}")
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from assistant.store import Store
 from assistant.taxonomy import Taxonomy
 
 MAX_INDICATORS_PER_PASSAGE = 3
-MAX_QUOTE_CHARS = 300
+MAX_QUOTE_CHARS = 200
 
 
 class RawIndicator(BaseModel):
@@ -120,9 +120,7 @@ class LLMExtractor:
             if not cached["valid"]:
                 stats.invalid_outputs += 1
                 stats.invalid_passages.append(passage.passage_id)
-            findings.extend(
-                Finding(passage_id=passage.passage_id, method="llm", **raw) for raw in cached["indicators"]
-            )
+            findings.extend(Finding(passage_id=passage.passage_id, method="llm", **raw) for raw in cached["indicators"])
             if progress:
                 progress(done, len(passages))
         return findings, stats

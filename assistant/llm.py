@@ -8,13 +8,18 @@ one model, one request at a time, others wait their turn.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import pickle
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
+
+import numpy as np
 
 from assistant.errors import UserError
 from assistant.models import Registry, verify
@@ -39,7 +44,13 @@ class LLM(Protocol):
 
 
 class LlamaCppLLM:
-    """The GGUF loaded in this process with llama-cpp-python (portable CPU build)."""
+    """The GGUF loaded in this process with llama-cpp-python (portable CPU build).
+
+    The fixed part of a prompt (instructions, few-shot turns) is evaluated once
+    and its KV state kept in memory and on disk (``models/prefix-cache``), so a
+    passage costs only its own tokens, even in a fresh process. The state holds
+    prompt text only, never report text.
+    """
 
     def __init__(self, settings: LLMSettings, registry: Registry, name: str | None = None):
         from llama_cpp import Llama
@@ -49,6 +60,8 @@ class LlamaCppLLM:
         self.ref = ModelRef(name=entry.name, sha256=entry.sha256)
         self._lock = threading.Lock()
         self._seed = settings.seed
+        self._chat_format = entry.chat_format
+        self._states = PrefixStates(settings.models_dir / "prefix-cache", self.ref.sha256, settings)
         self._llama = Llama(
             model_path=str(path),
             n_ctx=min(settings.n_ctx, entry.context_length),
@@ -60,9 +73,32 @@ class LlamaCppLLM:
             verbose=False,
         )
 
+    def _prime(self, fixed_messages: list[dict]) -> None:
+        """Make the model's KV cache hold the fixed messages, loading a saved state when there is one."""
+        if self._chat_format != "chatml" or not fixed_messages:
+            return  # llama-cpp-python still reuses the common prefix with the previous call
+        from llama_cpp.llama_chat_format import format_chatml
+
+        text = format_chatml(fixed_messages).prompt.removesuffix("<|im_start|>assistant\n")
+        tokens = self._llama.tokenize(text.encode("utf-8"), special=True)
+        if self._llama.n_tokens >= len(tokens) and list(self._llama.input_ids[: len(tokens)]) == tokens:
+            return
+        state = self._states.get(text)
+        if state is None:
+            self._llama.reset()
+            self._llama.eval(tokens)
+            state = self._llama.save_state()
+            self._states.put(text, state)
+        else:
+            state.scores = np.zeros(
+                (min(state.n_tokens, self._llama.scores.shape[0]), self._llama.n_vocab()), np.single
+            )
+            self._llama.load_state(state)
+
     def complete_json(self, messages: list[dict], schema: dict, max_tokens: int) -> Completion:
         started = time.perf_counter()
         with self._lock:
+            self._prime(messages[:-1])
             response = self._llama.create_chat_completion(
                 messages=messages,
                 response_format={"type": "json_object", "schema": schema},
@@ -74,6 +110,7 @@ class LlamaCppLLM:
 
     def stream(self, messages: list[dict], max_tokens: int) -> Iterator[str]:
         with self._lock:
+            self._prime(messages[:-1])
             for chunk in self._llama.create_chat_completion(
                 messages=messages, temperature=0.0, max_tokens=max_tokens, stream=True, seed=self._seed
             ):
@@ -83,6 +120,44 @@ class LlamaCppLLM:
 
     def tokenize(self, text: str) -> list[int]:
         return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+
+
+class PrefixStates:
+    """KV states of fixed prompt prefixes, in memory and as files, keyed by model, settings and text."""
+
+    def __init__(self, folder: Path, model_sha256: str, settings: LLMSettings):
+        self.folder = folder
+        self._salt = f"{model_sha256}|{settings.n_ctx}|{settings.n_batch}"
+        self._memory: dict[str, object] = {}
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha256(f"{self._salt}|{text}".encode()).hexdigest()
+
+    def get(self, text: str):
+        key = self._key(text)
+        if key in self._memory:
+            return self._memory[key]
+        path = self.folder / f"{key}.state"
+        if not path.exists():
+            return None
+        try:
+            with path.open("rb") as handle:
+                state = pickle.load(handle)  # noqa: S301 - our own file, written below from prompt text only
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            path.unlink(missing_ok=True)
+            return None
+        self._memory[key] = state
+        return state
+
+    def put(self, text: str, state) -> None:
+        key = self._key(text)
+        state.scores = np.zeros((0, 0), np.single)  # logits are recomputed from the next token on
+        self._memory[key] = state
+        self.folder.mkdir(parents=True, exist_ok=True)
+        partial = self.folder / f"{key}.partial"
+        with partial.open("wb") as handle:
+            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        partial.replace(self.folder / f"{key}.state")
 
 
 class OpenAICompatibleLLM:
@@ -98,9 +173,13 @@ class OpenAICompatibleLLM:
         headers = {"Content-Type": "application/json"}
         if self._settings.api_key:
             headers["Authorization"] = f"Bearer {self._settings.api_key}"
-        return urllib.request.Request(
+        if not self._settings.base_url.startswith(("http://", "https://")):
+            raise UserError(f"llm.base_url must be an http(s) address, not '{self._settings.base_url}'")
+        return urllib.request.Request(  # noqa: S310 - scheme checked above
             self._settings.base_url.rstrip("/") + "/chat/completions",
-            data=json.dumps({"model": self.ref.name, "temperature": 0.0, "seed": self._settings.seed, **payload}).encode(),
+            data=json.dumps(
+                {"model": self.ref.name, "temperature": 0.0, "seed": self._settings.seed, **payload}
+            ).encode(),
             headers=headers,
         )
 
@@ -123,7 +202,7 @@ class OpenAICompatibleLLM:
 
     def stream(self, messages: list[dict], max_tokens: int) -> Iterator[str]:
         request = self._post({"messages": messages, "max_tokens": max_tokens, "stream": True})
-        with self._lock, urllib.request.urlopen(request, timeout=self._settings.timeout_s) as reply:  # noqa: S310
+        with self._lock, urllib.request.urlopen(request, timeout=self._settings.timeout_s) as reply:  # noqa: S310  # noqa: S310
             for raw in reply:
                 line = raw.decode("utf-8").strip()
                 if not line.startswith("data:") or line == "data: [DONE]":

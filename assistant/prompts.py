@@ -84,6 +84,12 @@ def load_prompt(prompts_dir: Path, spec: str) -> Prompt:
             inputs = {k: v for k, v in item.items() if k != "output"}
             examples.append({"input": {"previous": "", **inputs}, "output": item["output"]})
     return Prompt(
-        id=prompt_id, version=version, path=path, card=card, system=system, user=user,
-        examples=examples, digest=digest.hexdigest(),
+        id=prompt_id,
+        version=version,
+        path=path,
+        card=card,
+        system=system,
+        user=user,
+        examples=examples,
+        digest=digest.hexdigest(),
     )

@@ -83,13 +83,11 @@ class ReportFields(BaseModel):
 
 
 def collect_files(paths: list[Path]) -> list[Path]:
-    """Expand folders into the report files inside them, sorted, sidecars left out."""
+    """Expand folders into the report files inside them, sorted; sidecars and READMEs left out."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in REPORT_SUFFIXES
-            )
+            files.extend(p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in REPORT_SUFFIXES)
         else:
             files.append(path)
     return files
@@ -113,8 +111,9 @@ def read_reports(path: Path, max_bytes: int = 20 * 1024 * 1024) -> list[Report]:
         return _read_jsonl(path, raw)
     if suffix in (".txt", ".md"):
         return [_read_front_matter(path, raw)]
+    meta = _read_sidecar(path)
     text = _read_docx(path, raw) if suffix == ".docx" else _read_pdf(path, raw)
-    return [_validated(path, {**_read_sidecar(path), "text": text})]
+    return [_validated(path, {**meta, "text": text})]
 
 
 def decode_text(path: Path, raw: bytes) -> str:
@@ -188,7 +187,9 @@ def _read_sidecar(path: Path) -> dict:
         sidecar = path.with_suffix(suffix)
         if sidecar.exists():
             return _yaml_mapping(sidecar, decode_text(sidecar, sidecar.read_bytes()))
-    raise InputError(path, f"needs a sidecar file {path.with_suffix('.yaml').name} with report_id, child_id, date, reporter")
+    raise InputError(
+        path, f"needs a sidecar file {path.with_suffix('.yaml').name} with report_id, child_id, date, reporter"
+    )
 
 
 def _yaml_mapping(path: Path, text: str) -> dict:
@@ -213,7 +214,7 @@ def _read_docx(path: Path, raw: bytes) -> str:
         raise InputError(path, "is not a .docx file (not a ZIP package)")
     try:
         document = docx.Document(io.BytesIO(raw))
-    except Exception as exc:  # zipfile, lxml and python-docx raise many kinds on damaged files
+    except Exception as exc:  # noqa: BLE001 - zipfile, lxml and python-docx raise many kinds on damaged files
         raise InputError(path, f"is a damaged .docx file ({exc.__class__.__name__})") from None
     text = "\n\n".join(p.text for p in document.paragraphs if p.text.strip())
     if not text.strip():
@@ -237,7 +238,7 @@ def _read_pdf(path: Path, raw: bytes) -> str:
         pages = [page.extract_text() or "" for page in reader.pages]
     except InputError:
         raise
-    except Exception as exc:  # pypdf raises many kinds on truncated files
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on truncated files
         raise InputError(path, f"is a damaged PDF ({exc.__class__.__name__})") from None
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     if not text:

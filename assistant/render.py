@@ -39,7 +39,7 @@ def to_markdown(summary: Summary, taxonomy: Taxonomy) -> str:
         citation = ind.citations[0]
         marker = "" if ind.polarity == Polarity.affirmed else f" ({taxonomy.polarity_label(ind.polarity)})"
         lines.append(
-            f"{number}. {ind.date} {ind.label}{marker}: \"{citation.quote}\" "
+            f'{number}. {ind.date} {ind.label}{marker}: "{citation.quote}" '
             f"({citation.passage_id}{', verifierad' if citation.verified else ''})"
         )
     if summary.warnings:

@@ -122,7 +122,9 @@ class Store:
                         f"not {report.child_id}; use a new report id"
                     )
                 if old and (old["text_sha256"], old["date"], old["reporter"]) == (
-                    digest, report.date.isoformat(), report.reporter,
+                    digest,
+                    report.date.isoformat(),
+                    report.reporter,
                 ):
                     outcomes[report.report_id] = "unchanged"
                     continue
@@ -130,8 +132,14 @@ class Store:
                 db.execute(
                     "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
                     (
-                        report.report_id, report.child_id, report.date.isoformat(), report.reporter,
-                        report.text, digest, report.source_file, dt.datetime.now(dt.UTC).isoformat(),
+                        report.report_id,
+                        report.child_id,
+                        report.date.isoformat(),
+                        report.reporter,
+                        report.text,
+                        digest,
+                        report.source_file,
+                        dt.datetime.now(dt.UTC).isoformat(),
                     ),
                 )
                 db.executemany(
@@ -210,7 +218,9 @@ class Store:
     def delete_child(self, child_id: str) -> list[str]:
         """Remove a child's reports and passages; returns the passage ids removed (for the index)."""
         with self.transaction() as db:
-            ids = [r["passage_id"] for r in db.execute("SELECT passage_id FROM passages WHERE child_id = ?", (child_id,))]
+            ids = [
+                r["passage_id"] for r in db.execute("SELECT passage_id FROM passages WHERE child_id = ?", (child_id,))
+            ]
             db.execute("DELETE FROM reports WHERE child_id = ?", (child_id,))
         return ids
 
@@ -244,14 +254,24 @@ class Store:
 
 def _report(row: sqlite3.Row) -> Report:
     return Report(
-        report_id=row["report_id"], child_id=row["child_id"], date=dt.date.fromisoformat(row["date"]),
-        reporter=row["reporter"], text=row["text"], source_file=row["source_file"],
+        report_id=row["report_id"],
+        child_id=row["child_id"],
+        date=dt.date.fromisoformat(row["date"]),
+        reporter=row["reporter"],
+        text=row["text"],
+        source_file=row["source_file"],
     )
 
 
 def _passage(row: sqlite3.Row) -> Passage:
     return Passage(
-        passage_id=row["passage_id"], report_id=row["report_id"], child_id=row["child_id"], n=row["n"],
-        start=row["start"], end=row["end"], text=row["text"], date=dt.date.fromisoformat(row["date"]),
+        passage_id=row["passage_id"],
+        report_id=row["report_id"],
+        child_id=row["child_id"],
+        n=row["n"],
+        start=row["start"],
+        end=row["end"],
+        text=row["text"],
+        date=dt.date.fromisoformat(row["date"]),
         reporter=row["reporter"],
     )

@@ -28,9 +28,7 @@ RED_FLAGS = {
     "strypgrepp eller grepp om halsen": re.compile(
         r"strypt|stryptag|strypgrepp|struptag|runt halsen|om halsen|kring halsen|kvävde|kväva", re.IGNORECASE
     ),
-    "hot om att döda": re.compile(
-        r"\b(döda|ta livet av|mörda|slå ihjäl|ha ihjäl)\b", re.IGNORECASE
-    ),
+    "hot om att döda": re.compile(r"\b(döda|ta livet av|mörda|slå ihjäl|ha ihjäl)\b", re.IGNORECASE),
 }
 COUNTED = (Polarity.affirmed, Polarity.hedged)
 DECISION_NOTICE = (
@@ -101,10 +99,7 @@ def category_summaries(indicators: list[Indicator], taxonomy: Taxonomy) -> list[
 
 def escalation_flags(indicators: list[Indicator], reports: list[Report], taxonomy: Taxonomy) -> list[str]:
     flags: list[str] = []
-    harmful = [
-        i for i in indicators
-        if i.polarity in COUNTED and taxonomy.categories[i.category].group == "violence"
-    ]
+    harmful = [i for i in indicators if i.polarity in COUNTED and taxonomy.categories[i.category].group == "violence"]
     for name, pattern in RED_FLAGS.items():
         hits = [i for i in harmful if any(pattern.search(c.quote) for c in i.citations)]
         if hits:
@@ -133,7 +128,9 @@ def report_refs(reports: list[Report], indicators: list[Indicator]) -> list[Repo
             by_report[indicator.citations[0].report_id].add(indicator.category)
     return [
         ReportRef(
-            report_id=r.report_id, date=r.date, reporter=r.reporter,
+            report_id=r.report_id,
+            date=r.date,
+            reporter=r.reporter,
             categories=sorted(by_report.get(r.report_id, set()), key=lambda c: c.value),
         )
         for r in reports

@@ -49,8 +49,8 @@ def no_network():
 def tiny_settings(home: Path, **overrides) -> Settings:
     settings = Settings(home=home, **overrides)
     settings.llm.model = TINY_MODEL
-    settings.llm.n_ctx = 2048
-    settings.llm.max_tokens = 96
+    settings.llm.n_ctx = 4096
+    settings.llm.max_tokens = 160
     settings.llm.narrative_max_tokens = 64
     return settings
 

@@ -11,11 +11,18 @@ from tests.conftest import TINY_MODEL
 
 
 def run(home, *args):
-    env = {**os.environ, "ASSISTANT_LLM__MODEL": TINY_MODEL, "ASSISTANT_LLM__MAX_TOKENS": "96",
-           "ASSISTANT_LLM__NARRATIVE_MAX_TOKENS": "48"}
+    env = {
+        **os.environ,
+        "ASSISTANT_LLM__MODEL": TINY_MODEL,
+        "ASSISTANT_LLM__MAX_TOKENS": "160",
+        "ASSISTANT_LLM__NARRATIVE_MAX_TOKENS": "48",
+    }
     return subprocess.run(
         [sys.executable, "-m", "assistant.cli", "--home", str(home), *args],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
 
 

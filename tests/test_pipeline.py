@@ -30,8 +30,16 @@ def test_changed_text_replaces_report_passages_and_vectors(make_assistant, fixtu
     assert len(assistant.store.passages_of_report("T1-R1")) >= 2
     changed = tmp_path / "changed.jsonl"
     changed.write_text(
-        json.dumps({"report_id": "T1-R1", "child_id": "T1", "date": "2022-03-14", "reporter": "skola",
-                    "text": "Rättad anmälan: Elsa har inte berättat något om våld."}, ensure_ascii=False)
+        json.dumps(
+            {
+                "report_id": "T1-R1",
+                "child_id": "T1",
+                "date": "2022-03-14",
+                "reporter": "skola",
+                "text": "Rättad anmälan: Elsa har inte berättat något om våld.",
+            },
+            ensure_ascii=False,
+        )
     )
     [result] = assistant.ingest([changed])
     assert result.outcomes == {"T1-R1": "replaced"}
@@ -121,30 +129,37 @@ def test_model_output_is_validated_against_the_schema(tiny_llm):
         {"role": "system", "content": "Answer in JSON."},
         {"role": "user", "content": "Passage: <<<Pappa slog Elsa.>>>"},
     ]
-    completion = tiny_llm.complete_json(messages, OUTPUT_SCHEMA, 96)
+    completion = tiny_llm.complete_json(messages, OUTPUT_SCHEMA, 256)
     output = parse_output(completion.text)  # the real tiny model, constrained by the grammar
     assert all(isinstance(i.category, Category) for i in output.indicators)
 
 
 def test_unverifiable_findings_never_reach_the_summary(make_assistant, fixture_file, monkeypatch):
-    """Feed the verifier fabricated and cross-child findings through the real pipeline."""
+    """The model is bypassed here (no model can be made to fabricate on cue): the extractor
+    returns fabricated and cross-child findings, and the real pipeline must drop them."""
+    from assistant.extract import ExtractionStats
+
     assistant = make_assistant()
     assistant.ingest([fixture_file])
     fabricated = [
-        Finding(passage_id="T1-R1:1", category=Category.sexual_abuse, polarity=Polarity.affirmed,
-                quote="pappa visade porr för henne"),
-        Finding(passage_id="T2-R1:1", category=Category.neglect, polarity=Polarity.affirmed,
-                quote="smutsiga kläder"),
-        Finding(passage_id="T1-R2:1", category=Category.witnessed_violence, polarity=Polarity.affirmed,
-                quote="Polis kallades till bostaden"),
+        Finding(
+            passage_id="T1-R1:1",
+            category=Category.sexual_abuse,
+            polarity=Polarity.affirmed,
+            quote="pappa visade porr för henne",
+        ),
+        Finding(passage_id="T2-R1:1", category=Category.neglect, polarity=Polarity.affirmed, quote="smutsiga kläder"),
+        Finding(
+            passage_id="T1-R2:1",
+            category=Category.witnessed_violence,
+            polarity=Polarity.affirmed,
+            quote="Polis kallades till bostaden",
+        ),
     ]
-    real_extract = assistant.extractor.extract
-
-    def extract_then_add(passages, previous, progress=None):
-        _, stats = real_extract(passages, previous, progress)
-        return fabricated, stats
-
-    monkeypatch.setattr(assistant.extractor, "extract", extract_then_add)
+    monkeypatch.setattr(
+        assistant.extractor, "extract", lambda passages, previous, progress=None: (fabricated, ExtractionStats())
+    )
+    assistant.settings.narrative = False
     summary = assistant.summarize("T1").summary
     assert [(i.category, i.citations[0].passage_id) for i in summary.indicators] == [
         (Category.witnessed_violence, "T1-R2:1")

@@ -54,7 +54,9 @@ def test_utf8_with_bom(tmp_path):
 def test_mixed_encodings_are_refused(tmp_path):
     path = tmp_path / "r.txt"
     utf8_read_as_cp1252 = "Ã¥sa"  # what UTF-8 "åsa" looks like when saved again as Windows-1252
-    path.write_bytes(front_matter(META, TEXT).encode("cp1252") + utf8_read_as_cp1252.encode("cp1252") + "ö".encode("cp1252"))
+    path.write_bytes(
+        front_matter(META, TEXT).encode("cp1252") + utf8_read_as_cp1252.encode("cp1252") + "ö".encode("cp1252")
+    )
     with pytest.raises(InputError, match="mixes UTF-8 and Windows-1252"):
         read_reports(path)
 
@@ -148,6 +150,6 @@ def test_size_limit(tmp_path):
 
 def test_folders_expand_to_report_files_without_sidecars(tmp_path):
     (tmp_path / "sub").mkdir()
-    for name in ("a.jsonl", "sub/b.txt", "sub/c.pdf", "sub/c.yaml", "notes.csv"):
+    for name in ("a.jsonl", "sub/b.txt", "sub/c.pdf", "sub/c.yaml", "notes.csv", "README.md"):
         (tmp_path / name).write_text("x")
     assert [p.name for p in collect_files([tmp_path])] == ["a.jsonl", "b.txt", "c.pdf"]

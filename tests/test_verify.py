@@ -10,8 +10,15 @@ from assistant.verify import locate, normalise, verify
 
 def passage(pid: str, child: str, text: str, start: int = 100) -> Passage:
     return Passage(
-        passage_id=pid, report_id=pid.split(":")[0], child_id=child, n=1, start=start, end=start + len(text),
-        text=text, date=dt.date(2023, 1, 1), reporter="polis",
+        passage_id=pid,
+        report_id=pid.split(":")[0],
+        child_id=child,
+        n=1,
+        start=start,
+        end=start + len(text),
+        text=text,
+        date=dt.date(2023, 1, 1),
+        reporter="polis",
     )
 
 

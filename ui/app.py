@@ -51,7 +51,9 @@ def highlight(text: str, spans: list[tuple[int, int, int]]) -> str:
         if start < cursor:
             continue
         out.append(html.escape(text[cursor:start]))
-        out.append(f'<mark data-ref="{number}" title="[{number}]">{html.escape(text[start:end])}</mark><sup>[{number}]</sup>')
+        out.append(
+            f'<mark data-ref="{number}" title="[{number}]">{html.escape(text[start:end])}</mark><sup>[{number}]</sup>'
+        )
         cursor = end
     out.append(html.escape(text[cursor:]))
     return "".join(out).replace("\n", "<br>")
@@ -64,7 +66,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             for c in assistant.store.children()
         ]
 
-    def summarize(child_id: str | None, progress=gr.Progress()):
+    def summarize(child_id: str | None, progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way
         if not child_id:
             yield "Välj ett barn i listan.", ""
             return

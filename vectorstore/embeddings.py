@@ -16,9 +16,7 @@ def model_folder(settings: EmbeddingSettings) -> Path:
     try:
         dist = importlib.metadata.distribution(settings.package)
     except importlib.metadata.PackageNotFoundError:
-        raise UserError(
-            f"embedding package '{settings.package}' is not installed; run 'make setup'"
-        ) from None
+        raise UserError(f"embedding package '{settings.package}' is not installed; run 'make setup'") from None
     configs = [f for f in dist.files or [] if f.name == "modules.json" or f.name == "config_sentence_transformers.json"]
     if not configs:
         raise UserError(f"package '{settings.package}' carries no sentence-transformers model")
@@ -34,7 +32,7 @@ class Embedder:
         self.name = settings.model
         self.batch_size = settings.batch_size
         self._model = SentenceTransformer(str(model_folder(settings)), device="cpu", local_files_only=True)
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.dim = int(self._model.get_embedding_dimension())
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:

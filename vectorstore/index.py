@@ -6,6 +6,7 @@ another model is refused until ``assistant reindex`` rebuilds it.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 from assistant.errors import UserError
@@ -51,10 +52,8 @@ class VectorIndex:
 
     def recreate(self) -> None:
         """Drop and recreate the collection for the current embedding model (reindex)."""
-        try:
+        with contextlib.suppress(Exception):  # an absent collection; Chroma's error types vary by backend
             self._client.delete_collection(self.name)
-        except Exception:  # noqa: BLE001 - absent collection; Chroma's error types vary by backend
-            pass
         self._collection = self._open()
 
     def upsert(self, passages: Sequence[Passage], vectors: Sequence[Sequence[float]]) -> None:

@@ -70,8 +70,7 @@ class HybridRetriever:
         by_id = {p.passage_id: p for p in own}
         dense = self.index.query(self.embedder.embed(queries), child_id, min(self.top_k, len(own)))
         lexical = [
-            [own[i].passage_id for i in ranking]
-            for ranking in bm25_rank([p.text for p in own], queries, self.top_k)
+            [own[i].passage_id for i in ranking] for ranking in bm25_rank([p.text for p in own], queries, self.top_k)
         ]
         fused = reciprocal_rank_fusion([r for r in dense + lexical if r], self.rrf_k)
         return [pid for pid in fused if pid in by_id]
