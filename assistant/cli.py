@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from assistant.errors import UserError
+from assistant.schema import Report
 from assistant.settings import disable_telemetry, load_settings
 from eval.cli import eval_app
 
@@ -117,6 +118,37 @@ def _progress_printer():
             sys.stderr.write("\n")
 
     return show
+
+
+@app.command()
+def train(
+    gold: Annotated[list[Path], typer.Option("--gold", help="Annotated JSONL files (gold format)")],
+    out: Annotated[Path | None, typer.Option(help="Where to write the classifier (default: settings)")] = None,
+):
+    """Train the passage classifier from annotated reports (train split only, never test)."""
+    from assistant.classifier import passage_labels
+    from assistant.classifier import train as train_classifier
+    from eval.gold import load_gold_files
+    from vectorstore.embeddings import Embedder
+
+    settings = _settings()
+    examples = []
+    for report in load_gold_files(gold):
+        fields = Report(
+            report_id=report.report_id,
+            child_id=report.child_id,
+            date=report.date,
+            reporter=report.reporter,
+            text=report.text,
+        )
+        spans = [(i.start, i.end, i.category, i.polarity) for i in report.gold if i.start is not None]
+        examples += passage_labels(fields, spans, settings.ingest.max_passage_chars)
+    classifier = train_classifier(examples, Embedder(settings.embedding), [str(p) for p in gold])
+    target = out or settings.extractor.classifier_path
+    classifier.save(target)
+    typer.echo(f"{len(examples)} passager, {len(classifier.categories)} kategorier -> {target}")
+    for category, f1 in classifier.cv_f1.items():
+        typer.echo(f"  {category}: korsvaliderad F1 {float(f1):.2f}")
 
 
 @app.command()

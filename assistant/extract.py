@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -64,6 +65,15 @@ OUTPUT_SCHEMA: dict = {
     },
     "required": ["indicators"],
 }
+
+
+class Extractor(Protocol):
+    def extract(
+        self,
+        passages: list[Passage],
+        previous: dict[str, str],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[list[Finding], ExtractionStats]: ...
 
 
 @dataclass
@@ -137,3 +147,91 @@ class LLMExtractor:
         except ValueError:
             return {"valid": False, "indicators": [], "raw": completion.text[:2000]}
         return {"valid": True, "indicators": [i.model_dump(mode="json") for i in output.indicators]}
+
+
+class LexiconExtractor:
+    """Rule-based findings from the Swedish lexicon: no model, milliseconds per passage.
+
+    The quote is the clause around the cue, so a citation shows the words that carry it.
+    """
+
+    def __init__(self, taxonomy: Taxonomy):
+        from assistant.lexicon import lexicon_for
+
+        self.lexicon = lexicon_for(taxonomy)
+
+    def extract(
+        self,
+        passages: list[Passage],
+        previous: dict[str, str],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[list[Finding], ExtractionStats]:
+        findings: list[Finding] = []
+        for done, passage in enumerate(passages, start=1):
+            for hit in self.lexicon.tag(passage.text):
+                finding = hit.to_finding(passage.passage_id)
+                clause = passage.text[hit.sentence_start : hit.sentence_end].strip()
+                findings.append(finding.model_copy(update={"quote": clause or finding.quote}))
+            if progress:
+                progress(done, len(passages))
+        return findings, ExtractionStats(passages=len(passages))
+
+
+POLARITY_STRENGTH = {Polarity.negated: 0, Polarity.hedged: 1, Polarity.affirmed: 2}
+
+
+class HybridExtractor:
+    """Several extractors together, combined by a policy chosen by measurement (see README).
+
+    - ``union``: every finding of every part; where the lexicon speaks of the same
+      passage and category, its negation and hedge scope decides the polarity,
+      since the small model confuses denials with findings.
+    - ``gated``: the LLM reads only the passages the other parts flagged; their
+      findings are kept beside the LLM's, polarity as in ``union``.
+    """
+
+    def __init__(self, llm: LLMExtractor | None, others: list[Extractor], policy: str):
+        self.llm = llm
+        self.others = others
+        self.policy = policy
+
+    def extract(
+        self,
+        passages: list[Passage],
+        previous: dict[str, str],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[list[Finding], ExtractionStats]:
+        other_findings: list[Finding] = []
+        for extractor in self.others:
+            other_findings += extractor.extract(passages, previous)[0]
+        stats = ExtractionStats(passages=len(passages))
+        model_findings: list[Finding] = []
+        if self.llm is not None:
+            flagged = {f.passage_id for f in other_findings}
+            asked = [p for p in passages if p.passage_id in flagged] if self.policy == "gated" else passages
+            model_findings, stats = self.llm.extract(asked, previous, progress)
+            stats.passages = len(passages)
+        rule_findings = [f for f in other_findings if f.method == "lexicon"]
+        return combine(model_findings + [f for f in other_findings if f.method != "lexicon"], rule_findings), stats
+
+
+def combine(model_findings: list[Finding], rule_findings: list[Finding]) -> list[Finding]:
+    """Union of both; on the same (passage, category) the lexicon's polarity wins over the others'."""
+    rule_polarity: dict[tuple[str, Category], Polarity] = {}
+    for finding in rule_findings:
+        key = (finding.passage_id, finding.category)
+        current = rule_polarity.get(key)
+        if current is None or POLARITY_STRENGTH[finding.polarity] < POLARITY_STRENGTH[current]:
+            rule_polarity[key] = finding.polarity
+    combined = [
+        finding.model_copy(
+            update={
+                "polarity": rule_polarity.get((finding.passage_id, finding.category), finding.polarity),
+                "method": "hybrid" if (finding.passage_id, finding.category) in rule_polarity else finding.method,
+            }
+        )
+        for finding in model_findings
+    ]
+    covered = {(f.passage_id, f.category) for f in model_findings}
+    combined += [f for f in rule_findings if (f.passage_id, f.category) not in covered]
+    return combined

@@ -14,14 +14,16 @@ from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
 
+from assistant.classifier import ClassifierExtractor, TrainedClassifier, lexicon_polarity
 from assistant.errors import UserError
-from assistant.extract import ExtractionStats, LLMExtractor
+from assistant.extract import ExtractionStats, Extractor, HybridExtractor, LexiconExtractor, LLMExtractor
 from assistant.llm import LLM, load_llm
-from assistant.narrative import NarrativeWriter, fallback_narrative, keep_cited_sentences, narrative_items
+from assistant.models import Registry
+from assistant.narrative import fallback_narrative, keep_cited_sentences, narrative_items
 from assistant.passages import split_passages
 from assistant.prompts import Prompt, load_prompt
 from assistant.readers import collect_files, read_reports
-from assistant.schema import Passage, Summary
+from assistant.schema import ModelRef, Passage, Summary
 from assistant.settings import Settings
 from assistant.store import IngestOutcome, Store
 from assistant.summary import (
@@ -93,6 +95,15 @@ class Assistant:
     def llm(self) -> LLM:
         return load_llm(self.settings.llm)
 
+    @property
+    def model_ref(self) -> ModelRef:
+        """The configured model's name and sha256, without loading it."""
+        if "llm" in self.__dict__:
+            return self.llm.ref
+        registry = Registry.load(self.settings.llm.registry, self.settings.llm.models_dir)
+        entry = registry.entry(self.settings.llm.model)
+        return ModelRef(name=entry.name, sha256=entry.sha256)
+
     @cached_property
     def extract_prompt(self) -> Prompt:
         return load_prompt(self.settings.prompts_dir, self.settings.extract_prompt)
@@ -102,12 +113,39 @@ class Assistant:
         return load_prompt(self.settings.prompts_dir, self.settings.narrative_prompt)
 
     @cached_property
-    def extractor(self) -> LLMExtractor:
+    def llm_extractor(self) -> LLMExtractor:
         return LLMExtractor(self.llm, self.extract_prompt, self.taxonomy, self.store, self.settings.llm.max_tokens)
 
     @cached_property
-    def narrator(self) -> NarrativeWriter:
-        return NarrativeWriter(self.llm, self.narrative_prompt, self.store, self.settings.llm.narrative_max_tokens)
+    def lexicon_extractor(self) -> LexiconExtractor:
+        return LexiconExtractor(self.taxonomy)
+
+    @cached_property
+    def classifier_extractor(self) -> ClassifierExtractor:
+        classifier = TrainedClassifier.load(self.settings.extractor.classifier_path)
+        return ClassifierExtractor(classifier, self.embedder, lexicon_polarity(self.lexicon_extractor.lexicon))
+
+    @cached_property
+    def extractor(self) -> Extractor:
+        config = self.settings.extractor
+        parts = {"llm": "llm_extractor", "lexicon": "lexicon_extractor", "classifier": "classifier_extractor"}
+        if config.mode != "hybrid":
+            return getattr(self, parts[config.mode])
+        others = [getattr(self, parts[p]) for p in config.parts if p != "llm"]
+        llm = self.llm_extractor if "llm" in config.parts else None
+        return HybridExtractor(llm, others, config.policy)
+
+    @property
+    def extractor_tag(self) -> str:
+        """What produced the findings, for provenance: the parts, the policy and the prompt."""
+        config = self.settings.extractor
+        parts = config.parts if config.mode == "hybrid" else [config.mode]
+        names = [self.extract_prompt.tag if p == "llm" else p for p in parts]
+        if "lexicon" in parts:
+            names[parts.index("lexicon")] = f"lexicon v{self.taxonomy.version}"
+        if "classifier" in parts:
+            names[parts.index("classifier")] = f"classifier {self.classifier_extractor.classifier.trained_at}"
+        return " + ".join(names) + (f" ({config.policy})" if config.mode == "hybrid" else "")
 
     # --- ingest ---------------------------------------------------------------
 
@@ -225,8 +263,8 @@ class Assistant:
         summary = Summary(
             child_id=child_id,
             generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-            model=self.llm.ref,
-            prompt_version=self.extract_prompt.tag,
+            model=self.model_ref,
+            prompt_version=self.extractor_tag,
             embedding_model=self.settings.embedding.model,
             reports=report_refs(reports, indicators),
             indicators=indicators,

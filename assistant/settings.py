@@ -61,6 +61,21 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = 60
 
 
+class ExtractorSettings(BaseModel):
+    mode: Literal["llm", "lexicon", "classifier", "hybrid"] = Field(
+        "hybrid", description="which extractor finds indicators; see README 'Extraction'"
+    )
+    parts: list[Literal["llm", "lexicon", "classifier"]] = Field(
+        default_factory=lambda: ["llm", "lexicon"], description="what the hybrid extractor combines"
+    )
+    policy: Literal["union", "gated"] = Field(
+        "union", description="union: every part's findings; gated: the LLM reads only passages another part flagged"
+    )
+    classifier_path: Path = Field(
+        PROJECT_ROOT / "models" / "classifier.npz", description="written by 'assistant train'"
+    )
+
+
 class VerificationSettings(BaseModel):
     fuzzy_threshold: float = Field(
         90.0, description="rapidfuzz partial_ratio (0-100) after normalising case, whitespace and punctuation"
@@ -89,6 +104,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = EmbeddingSettings()
     vectorstore: VectorStoreSettings = VectorStoreSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    extractor: ExtractorSettings = ExtractorSettings()
     verification: VerificationSettings = VerificationSettings()
     ingest: IngestSettings = IngestSettings()
     ui: UISettings = UISettings()
@@ -140,5 +156,8 @@ def disable_telemetry() -> None:
         "LANGSMITH_TRACING": "false",
         "DO_NOT_TRACK": "1",
         "TOKENIZERS_PARALLELISM": "false",
+        # Idle OpenMP threads sleep instead of spinning: on 2 shared cores a spinning
+        # llama.cpp slowed 3-4x whenever another process ran (measured, see README).
+        "OMP_WAIT_POLICY": "PASSIVE",
     }.items():
         os.environ.setdefault(key, value)

@@ -55,9 +55,9 @@ def run(
     default_name = loaded.name if suite is not None else f"gold-{loaded.name}"
     out_dir = out or PROJECT_ROOT / "eval" / "out" / default_name
     output = evaluate(loaded, out_dir, None if no_cache else (cache_dir or DEFAULT_CACHE_DIR), progress)
-    typer.echo(console_summary(output.results))
     for name in ("report.html", "results.json", "junit.xml"):
         typer.echo(f"Wrote {out_dir / name}")
+    typer.echo(console_summary(output.results))
     if not output.passed:
         typer.echo("Some thresholds were not met.", err=True)
         _fail(1)

@@ -12,7 +12,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from assistant.errors import UserError
+from assistant.readers import ReportFields
 from assistant.schema import Category, Polarity
 
 REQUIRED_FIELDS = ("report_id", "child_id", "date", "reporter", "text", "gold")
@@ -106,11 +109,14 @@ def _parse_line(path: Path, number: int, line: str) -> GoldReport:
         raise GoldError(f"{where}: missing field(s) {', '.join(missing)}")
     if not isinstance(record["gold"], list):
         raise GoldError(f"{where}: 'gold' must be a list")
-    try:
-        date = dt.date.fromisoformat(str(record["date"]))
-    except ValueError:
-        raise GoldError(f"{where}: date '{record['date']}' is not an ISO date") from None
-    text = str(record["text"])
+    try:  # the pipeline's own checks of report fields, so a bad report is named here, not at ingest
+        fields = ReportFields.model_validate({k: record[k] for k in REQUIRED_FIELDS if k != "gold"})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {str(e['msg']).removeprefix('Value error, ')}" for e in exc.errors()
+        )
+        raise GoldError(f"{where}: {problems}") from None
+    text = fields.text
     items = []
     for index, raw in enumerate(record["gold"]):
         if not isinstance(raw, dict):
@@ -125,9 +131,7 @@ def _parse_line(path: Path, number: int, line: str) -> GoldReport:
         if item.start is None:
             raise GoldError(f"{where}: gold[{index}] quote is not a substring of text: {item.quote!r}")
         items.append(item)
-    return GoldReport(
-        str(record["report_id"]), str(record["child_id"]), date, str(record["reporter"]), text, tuple(items)
-    )
+    return GoldReport(fields.report_id, fields.child_id, fields.date, fields.reporter, text, tuple(items))
 
 
 def load_gold_files(paths: list[Path]) -> list[GoldReport]:

@@ -26,7 +26,7 @@ margin:1rem 0;font-weight:600}.muted{color:#666}.small{font-size:.85rem}
 nav a{margin-right:1rem}details{margin:.4rem 0;border:1px solid #ddd;border-radius:6px;padding:.3rem .7rem}
 details[open]{background:#fcfcfc}summary{cursor:pointer;font-weight:600}
 .miss{background:#fbe0de}.false_alarm{background:#fbe0de}.flipped{background:#fde9cf}
-.hit,.true_positive{background:#e3f4e1}.ignored,.optional,.not_counted{color:#555;background:#f1f1f1}
+.hit,.true_positive{background:#e3f4e1}.elsewhere{background:#fff6d6}.ignored,.optional,.not_counted{color:#555;background:#f1f1f1}
 .tag{display:inline-block;font-size:.78rem;padding:0 .35rem;border-radius:4px;border:1px solid #bbb;
 margin-left:.3rem;background:#fff}.text{white-space:pre-wrap;background:#fafafa;border:1px solid #eee;
 padding:.5rem;border-radius:4px}.g{text-decoration:underline 2px #1f5f99;text-underline-offset:3px}
@@ -68,6 +68,8 @@ def fmt(name: str, value: Any) -> str:
         return f"{value:.2f} s".replace(".", ",")
     if kind == "rate":
         return f"{value:.1f}".replace(".", ",")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     return f"{value:,}".replace(",", " ") if isinstance(value, int) else f"{value:.2f}".replace(".", ",")
 
 
@@ -353,7 +355,8 @@ def _cases(configs: list[dict], labels: Labels) -> str:
         "<p>Ett fall är ett barn. Öppna ett fall och en anmälan för att se guldstandardens citat bredvid "
         "sammanställningens citat. <span class=\"miss\">Rött</span>: miss eller falsklarm. "
         "<span class=\"flipped\">Orange</span>: förnekad uppgift redovisad som förekommande. "
-        "<span class=\"hit\">Grönt</span>: träff. Grått: valfritt eller räknas inte.</p>",
+        "<span class=\"hit\">Grönt</span>: träff. <span class=\"elsewhere\">Gult</span>: kategorin hittad men "
+        "citatet pekar på ett annat ställe. Grått: valfritt eller räknas inte.</p>",
         "<p class=\"legend small\">I texten: <span class=\"g\">understruket</span> = guldcitat, "
         "<span class=\"p\">gult</span> = sammanställningens citat, <span class=\"both\">grönt</span> = båda.</p>",
     ]
@@ -436,7 +439,7 @@ def _gold_row(g: dict, labels: Labels) -> str:
     elif g["polarity"] == "negated":
         css, note = "not_counted", "förnekad"
     else:
-        css, note = "miss", "kategorin hittad, citatet på annat ställe"
+        css, note = "elsewhere", "kategorin hittad, men citatet pekar på annat ställe"
     return (
         f"<li class=\"{css}\">”{e(g['quote'])}” <span class=\"tag\">{e(labels.category(g['category']))}</span>"
         f"<span class=\"tag\">{e(labels.polarity(g['polarity']))}</span><span class=\"tag\">{e(note)}</span></li>"

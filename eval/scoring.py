@@ -64,9 +64,11 @@ def score_configuration(plan: ConfigRuns, reports: list[GoldReport], suite: Suit
     changed: list[str] | None = None
     injected_found: dict[str, frozenset[Category]] = {}
     if plan.injected:
-        base_found = {o.report_id: o.found for o in outcomes}
         for child, child_reports in cases.items():
-            injected_found.update(found_by_report(child_reports, plan.injected.get(child)))
+            injected_run = plan.injected.get(child)
+            if injected_run and not injected_run.error:  # a failed run is reported, not counted as a change
+                injected_found.update(found_by_report(child_reports, injected_run))
+        base_found = {o.report_id: o.found for o in outcomes if o.report_id in injected_found}
         changed = m.changed_reports(base_found, injected_found)
 
     intervals = m.bootstrap_f1(outcomes, suite.bootstrap.resamples, suite.bootstrap.seed)
@@ -191,7 +193,7 @@ def case_result(
             "fp": sorted(c.value for c in outcome.fp), "fn": sorted(c.value for c in outcome.fn),
             "ignored": sorted(c.value for c in outcome.ignored), "gold": gold_rows, "predictions": pred_rows,
         }
-        if injected_found is not None:
+        if injected_found is not None and report.report_id in injected_found:
             row["injected_found"] = sorted(c.value for c in injected_found.get(report.report_id, frozenset()))
             row["injection_changed"] = injected_found.get(report.report_id, frozenset()) != outcome.found
         report_rows.append(row)

@@ -91,9 +91,12 @@ def test_rerun_is_served_from_the_cache_and_a_threshold_above_the_score_fails(sm
     assert "FAIL micro_f1" in result.stdout and "PASS cross_child_citations" in result.stdout
     results = json.loads((strict_out / "results.json").read_text(encoding="utf-8"))
     [config] = results["configurations"]
-    assert config["counts"]["cases_from_eval_cache"] == 3  # nothing recomputed
+    # no model call: the case cache serves it (or, after a pipeline code change, the passage cache)
+    served = config["counts"]["cases_from_eval_cache"] == 3 or config["metrics"]["cache_hit_rate"] == 1.0
+    assert served, result.stdout
     assert config["metrics"]["micro_f1"] == achieved["micro_f1"]
-    failures = [c for c in ET.parse(strict_out / "junit.xml").getroot().iter("testcase") if c.find("failure") is not None]
+    testcases = ET.parse(strict_out / "junit.xml").getroot().iter("testcase")
+    failures = [c for c in testcases if c.find("failure") is not None]
     assert [c.get("name").split(" ")[1] for c in failures] == ["micro_f1"]
 
     compared = run_cli(workspace, "compare", str(out), str(strict_out / "results.json"))

@@ -77,6 +77,9 @@ def test_bad_gold_line_names_file_and_line(tmp_path):
     path.write_text(json.dumps(GOLD_LINE) + "\n" + json.dumps(bad) + "\n", encoding="utf-8")
     with pytest.raises(GoldError, match=rf"{path}:2: gold\[0\] quote is not a substring"):
         load_gold(path)
+    path.write_text(json.dumps(dict(GOLD_LINE, reporter="grannen")) + "\n", encoding="utf-8")
+    with pytest.raises(GoldError, match=rf"{path}:1: reporter: 'grannen' is not one of"):
+        load_gold(path)
 
 
 def test_overrides_apply_to_fresh_settings(tmp_path):

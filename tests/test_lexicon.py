@@ -319,3 +319,100 @@ def test_fast_enough_for_the_benchmark():
     for _ in range(500):
         tag(passage)
     assert time.perf_counter() - started < 5  # about 0.3 s on the reference machine
+
+
+# --- paraphrases: how caseworkers, police, teachers and nurses write about it ---
+
+# (sentence, category, polarity); sentences written for these tests, not taken from the corpus
+PARAPHRASE_CASES = [
+    ("Mamman tog tag i honom och drog ut honom i hallen.", C.physical_violence, P.affirmed),
+    ("Han säger att pappa ”tar tag i” honom när han inte lyder.", C.physical_violence, P.affirmed),
+    ("Styvpappan tog henne hårt i nacken och ledde in henne på rummet.", C.physical_violence, P.affirmed),
+    ("Pappan gav honom en smäll på kinden inför kompisarna.", C.physical_violence, P.affirmed),
+    ("Han kastade en sko på mamma så att hon blödde.", C.physical_violence, P.affirmed),
+    ("Pojken berättar att pappa slog honom med skärpet.", C.physical_violence, P.affirmed),
+    ("Hon har kallat sonen ”värdelös” inför hela klassen.", C.psychological_violence, P.affirmed),
+    ("Han berättar att mamma ångrar att hon fick honom.", C.psychological_violence, P.affirmed),
+    ("Barnet får ofta sitta i hörnet i en timme som straff.", C.psychological_violence, P.affirmed),
+    ("Han skickar uppemot trettio meddelanden i timmen till henne.", C.psychological_violence, P.affirmed),
+    ("Pappan har sagt att han ska ta barnen och försvinna utomlands.", C.psychological_violence, P.hedged),
+    ("En vuxen man har bett flickan skicka bilder på sig själv.", C.sexual_abuse, P.affirmed),
+    ("Hon berättar att hon har en hemlis med grannen som ingen får veta om.", C.sexual_abuse, P.affirmed),
+    ("Han ska ha tagit bilder på henne när hon duschade.", C.sexual_abuse, P.hedged),
+    ("Pedagogerna har sett honom dra ner byxorna på andra barn i leken.", C.sexual_abuse, P.affirmed),
+    ("Pappan tog hennes mobil och slängde den i golvet.", C.material_violence, P.affirmed),
+    ("Man hör hur någon drämmer i dörrarna och välter stolar.", C.material_violence, P.affirmed),
+    ("Pappan har tagit ut hela barnbidraget varje månad.", C.economic_abuse, P.affirmed),
+    ("Sonen måste lämna hela lönen från extrajobbet till sin pappa.", C.economic_abuse, P.affirmed),
+    ("Mamman måste be om pengar till mat varje vecka.", C.economic_abuse, P.affirmed),
+    ("Barnbidraget går till spel enligt mamman.", C.economic_abuse, P.hedged),
+    ("Han har låst in sig i badrummet när föräldrarna bråkar.", C.latent_violence, P.affirmed),
+    ("Flickan kröp in under soffan när styvpappan kom hem.", C.latent_violence, P.affirmed),
+    ("Hon vill inte åka med pappa till landet i helgen.", C.latent_violence, P.affirmed),
+    ("Han ber oss att inte berätta något för pappa.", C.latent_violence, P.affirmed),
+    ("Pojken blir tyst när pappa nämns och tittar ner i bordet.", C.latent_violence, P.affirmed),
+    ("Hon kissar på sig inför varje umgänge.", C.latent_violence, P.affirmed),
+    ("Eleven kommer ofta till skolan utan att ha ätit något.", C.neglect, P.affirmed),
+    ("Barnet har haft löss i flera veckor som inte har behandlats.", C.neglect, P.affirmed),
+    ("Han har inte med sig någon matsäck till utflykterna.", C.neglect, P.affirmed),
+    ("Flickan kom till förskolan i sandaler i snön.", C.neglect, P.affirmed),
+    ("BVC noterar att pojken går upp dåligt i vikt.", C.neglect, P.affirmed),
+    ("Mamman kommer ofta för sent och hämtar honom långt efter stängning.", C.neglect, P.affirmed),
+    ("Hon har varit frånvarande 30 av 45 dagar denna termin.", C.neglect, P.affirmed),
+    ("Hon sätter på sig hörlurar när föräldrarna skriker på varandra.", C.witnessed_violence, P.affirmed),
+    ("I bostaden fanns även parets två barn.", C.witnessed_violence, P.affirmed),
+    ("Pappan kastade en stol mot mamman när barnen åt middag.", C.witnessed_violence, P.affirmed),
+    ("Hon får inte följa med på klassresan eftersom det kommer killar dit.", C.honour_violence, P.affirmed),
+    ("Hon får inte gå någonstans utan sin bror.", C.honour_violence, P.affirmed),
+    ("Flickan säger att hon ska gifta sig med en kusin i sommar.", C.honour_violence, P.affirmed),
+    ("Bröderna skriver till pappa var hon är efter skolan.", C.honour_violence, P.affirmed),
+    ("Mamman säger att hon måste tänka på vad släkten säger.", C.honour_violence, P.hedged),
+    ("Hennes föräldrar har hotat att hon ska skickas till hemlandet.", C.honour_violence, P.affirmed),
+    ("Föräldrarna bråkar hela tiden sedan de separerade.", C.parental_conflict, P.affirmed),
+    ("Pappa säger att mamma är en lögnare och inte bryr sig.", C.parental_conflict, P.affirmed),
+    ("Mamman kom och hämtade dottern trots att det var pappans vecka.", C.parental_conflict, P.affirmed),
+    ("Pappan frågar sonen vem mamma träffar på helgerna.", C.parental_conflict, P.affirmed),
+    ("Enligt grannen dricker mamman redan på morgonen.", C.parental_substance_abuse, P.hedged),
+    ("Vid hämtningen luktade pappan starkt av sprit.", C.parental_substance_abuse, P.affirmed),
+    ("Mamman tror att grannarna förföljer henne och avlyssnar lägenheten.", C.parental_mental_illness, P.affirmed),
+    ("Hon säger att hon inte känner något för sitt barn.", C.parental_mental_illness, P.affirmed),
+    ("Pojken hade fått i sig ett tiotal tabletter och fördes till akuten.", C.child_risk_behaviour, P.affirmed),
+    ("Hon har börjat i en stödgrupp för barn i skolan.", C.protective_factor, P.affirmed),
+    ("Farmor har lovat att hjälpa till med skjutsar till träningen.", C.protective_factor, P.affirmed),
+    ("Pojken bor numera hos sin moster.", C.protective_factor, P.affirmed),
+    ("Han träffar skolkuratorn varje vecka.", C.protective_factor, P.affirmed),
+]
+
+
+@pytest.mark.parametrize(("text", "category", "polarity"), PARAPHRASE_CASES)
+def test_paraphrases(text, category, polarity):
+    assert one(text, category).polarity == polarity
+
+
+# (sentence, category that must not be found as affirmed or hedged)
+PARAPHRASE_TRAPS = [
+    ("Pappan sparkade sönder dörren till förrådet.", C.physical_violence),
+    ("Han slog handflatan i bordet och gick därifrån.", C.physical_violence),
+    ("Ines var vittne till en trafikolycka utanför skolan.", C.witnessed_violence),
+    ("En granne hörde skrik från gården i natt.", C.witnessed_violence),
+    ("Hon går i en grupp för barn som har upplevt våld i familjen.", C.witnessed_violence),
+    ("Mamman har kontaktat polisen om nätkontakten.", C.witnessed_violence),
+    ("Bebisen hade en blöja som var full när de kom.", C.parental_substance_abuse),
+    ("Pojken skar sig i fingret på en brödkniv vid lunchen.", C.child_risk_behaviour),
+    ("Han har låst in sig på toaletten.", C.psychological_violence),
+    ("Mamman har tankar på att skada barnet och söker hjälp.", C.psychological_violence),
+    ("Han är misstänkt för ett rån under hot med kniv.", C.psychological_violence),
+    ("Pappan tar tag i problemen med skolan.", C.physical_violence),
+    ("I bostaden fanns inga vapen.", C.witnessed_violence),
+    ("Kastade en boll mot väggen på rasten.", C.physical_violence),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), PARAPHRASE_TRAPS)
+def test_paraphrase_traps(text, category):
+    assert not [h for h in hits_of(text, category) if h.polarity != P.negated]
+
+
+def test_aldrig_inside_a_cue_does_not_negate_it():
+    hit = one("Mamman har sagt att han aldrig mer ska få träffa sonen igen.", C.parental_conflict)
+    assert hit.polarity != P.negated

@@ -1,132 +1,453 @@
-"""Gradio page in Swedish: pick a child, get the cited summary, open each source.
+"""Gradio page in Swedish: the case list, one child's cited summary, the sources, corrections,
+the meeting brief and uploads.
 
-The page never shows anything the pipeline did not verify; report text is
-HTML-escaped before it is shown.
+The page never shows anything the pipeline did not verify, and report text
+is HTML-escaped before it is shown (``ui.views``). Model-bound work (a
+summary, an upload that is embedded) runs one at a time under a shared
+concurrency id; other sessions wait in Gradio's queue and see their place.
+Each session keeps its own summary in ``gr.State``; nothing is kept in
+module globals.
 """
 
 from __future__ import annotations
 
-import html
+import logging
 import queue
 import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import gradio as gr
 
 from assistant.errors import UserError
-from assistant.pipeline import Assistant
-from assistant.render import to_markdown
+from assistant.export import BriefFormat
+from assistant.feedback import Action
+from assistant.pipeline import Assistant, SummaryRun
 from assistant.schema import Summary
-
-TITLE = "Stöd inför möte: tidigare orosanmälningar"
-NOTICE = (
-    "**Beslutsstöd, inte beslut.** Verktyget sammanställer vad tidigare anmälningar säger och visar "
-    "källan till varje uppgift. Du som handläggare läser källorna och fattar beslutet."
+from ui.service import CaseDesk, indicator_number
+from ui.views import (
+    CSS,
+    NOTICE_TEXT,
+    NOTICE_TITLE,
+    case_list_html,
+    case_view_html,
+    empty_case_html,
+    message_html,
+    progress_html,
+    report_view_html,
+    source_placeholder_html,
+    source_view_html,
+    upload_results_html,
 )
 
+log = logging.getLogger(__name__)
+TITLE = "Stöd inför möte: tidigare orosanmälningar"
+MODEL_QUEUE = "model"  # one model-bound job at a time over all sessions
+UPLOAD_TYPES = [".jsonl", ".txt", ".md", ".docx", ".pdf", ".yaml", ".yml"]
+STREAM_INTERVAL_S = 0.3  # at most this often a new frame of progress and streamed text
 
-def source_html(assistant: Assistant, summary: Summary) -> str:
-    """Each cited report with the cited spans highlighted, numbered as in the summary."""
-    spans: dict[str, list[tuple[int, int, int]]] = {}
-    for number, indicator in enumerate(summary.indicators, start=1):
-        for citation in indicator.citations:
-            if citation.verified and citation.start is not None:
-                spans.setdefault(citation.report_id, []).append((citation.start, citation.end, number))
-    parts = []
-    for report_id in sorted(spans):
-        report = assistant.store.report(report_id)
-        if report is None or report.child_id != summary.child_id:
-            continue
-        parts.append(
-            f'<section class="source" id="source-{html.escape(report_id)}">'
-            f"<h4>{html.escape(report_id)} · {report.date} · {html.escape(report.reporter)}</h4>"
-            f"<p>{highlight(report.text, spans[report_id])}</p></section>"
-        )
-    return "\n".join(parts) or "<p>Inga citerade källor.</p>"
+# Clicks inside the HTML views become one Gradio "click" event with what was clicked.
+CLICK_JS = """
+const fire = (target) => trigger('click', {
+  cite: target.dataset.cite || '', report: target.dataset.report || '',
+  review: target.dataset.review || '', number: target.dataset.number || '', child: target.dataset.child || ''
+});
+element.addEventListener('click', (event) => {
+  const target = event.target.closest('[data-cite],[data-report],[data-review],[data-child]');
+  if (!target || !element.contains(target)) return;
+  event.preventDefault();
+  fire(target);
+});
+element.addEventListener('keydown', (event) => {
+  if (event.key !== 'Enter' && event.key !== ' ') return;
+  const target = event.target.closest('svg [data-report]');
+  if (!target) return;
+  event.preventDefault();
+  fire(target);
+});
+"""
+SOURCE_JS = """
+watch('value', () => {
+  const mark = element.querySelector('mark.cited');
+  if (mark) mark.scrollIntoView({block: 'center', behavior: 'smooth'});
+});
+"""
 
 
-def highlight(text: str, spans: list[tuple[int, int, int]]) -> str:
-    """Escape ``text`` and wrap each (start, end, number) span in <mark>; overlaps merge into the first."""
-    out, cursor = [], 0
-    for start, end, number in sorted(spans):
-        if start < cursor:
-            continue
-        out.append(html.escape(text[cursor:start]))
-        out.append(
-            f'<mark data-ref="{number}" title="[{number}]">{html.escape(text[start:end])}</mark><sup>[{number}]</sup>'
-        )
-        cursor = end
-    out.append(html.escape(text[cursor:]))
-    return "".join(out).replace("\n", "<br>")
+@dataclass
+class _Progress:
+    """What the worker thread has reported so far; read by the generator between frames."""
+
+    step: str = "extract"
+    done: int = 0
+    total: int = 0
+    narrative: str = ""
+    finished: bool = False
+    run: SummaryRun | None = None
+    error: str = ""
+    events: queue.Queue = field(default_factory=queue.Queue)
+
+
+def _number(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
-    def child_choices() -> list[tuple[str, str]]:
+    desk = CaseDesk(assistant)
+    taxonomy = assistant.taxonomy
+    category_choices = [(info.label, code.value) for code, info in taxonomy.categories.items()]
+    polarity_choices = [(label, polarity.value) for polarity, label in taxonomy.polarity_labels.items()]
+
+    # --- rendering helpers (closures over the shared desk, no session data) -----------------
+
+    def case_view(summary: Summary, unseen: int = 0) -> str:
+        return case_view_html(desk.review(summary), taxonomy, unseen)
+
+    def indicator_choices(summary: Summary | None) -> list[tuple[str, str]]:
+        if summary is None:
+            return []
+        reviewed = desk.review(summary)
         return [
-            (f"{c.child_id} ({c.reports} anmälningar, {c.first_date} – {c.last_date})", c.child_id)
-            for c in assistant.store.children()
+            (
+                f"[{item.number}] {item.indicator.label} · {item.indicator.date} · "
+                f"”{item.indicator.citations[0].quote[:60]}”",
+                str(item.number),
+            )
+            for item in reviewed.items
         ]
 
-    def summarize(child_id: str | None, progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way
+    def case_list(query: str = "") -> str:
+        return case_list_html(desk.case_rows(), query or "")
+
+    # --- events -----------------------------------------------------------------------------
+
+    def on_load(query: str):
+        return case_list(query), gr.Dropdown(choices=desk.child_choices(), value=None)
+
+    def on_case_list_click(evt: gr.EventData):
+        child_id = getattr(evt, "child", "")
+        return gr.Dropdown(value=child_id) if child_id else gr.skip()
+
+    def open_case(child_id: str | None):
         if not child_id:
-            yield "Välj ett barn i listan.", ""
-            return
-        updates: queue.Queue = queue.Queue()
-        outcome: dict = {}
+            return source_placeholder_html(), None, "", gr.Dropdown(choices=[], value=None), source_placeholder_html()
+        case = desk.open_case(child_id)
+        if case.summary is None:
+            status = message_html("Ingen sammanställning finns ännu för barnet. Klicka på Sammanställ.")
+            return (
+                empty_case_html(child_id, case.reports),
+                None,
+                status,
+                gr.Dropdown(choices=[], value=None),
+                source_placeholder_html(),
+            )
+        status = message_html(
+            "Visar den senast sparade sammanställningen."
+            + (" Nya anmälningar har kommit: klicka på Sammanställ." if case.unseen else ""),
+            "info",
+        )
+        return (
+            case_view(case.summary, case.unseen),
+            case.summary,
+            status,
+            gr.Dropdown(choices=indicator_choices(case.summary), value=None),
+            source_placeholder_html(),
+        )
 
-        def work():
+    def summarize(child_id: str | None, query: str, progress=gr.Progress()) -> Iterator[tuple]:  # noqa: B008 - Gradio injects progress
+        """Run the pipeline in a thread and stream frames: a progress bar, then the narrative as it is written."""
+        skip = gr.skip()
+        if not child_id:
+            yield message_html("Välj ett barn i listan först.", "error"), skip, skip, skip, skip, skip
+            return
+        if not assistant.store.has_child(child_id):
+            yield message_html(f"Inga anmälningar finns för barn {child_id}.", "error"), skip, skip, skip, skip, skip
+            return
+        state = _Progress()
+
+        def report(step: str, done: int, total: int) -> None:
+            state.step, state.done, state.total = step, done, total
+            state.events.put(None)
+
+        def stream(text: str) -> None:
+            state.step, state.narrative = "narrative", text
+            state.events.put(None)
+
+        def work() -> None:
             try:
-                outcome["run"] = assistant.summarize(
-                    child_id,
-                    progress=lambda step, done, total: updates.put(("progress", step, done, total)),
-                    on_narrative=lambda text: updates.put(("text", text)),
-                )
+                state.run = assistant.summarize(child_id, progress=report, on_narrative=stream)
             except UserError as exc:
-                outcome["error"] = str(exc)
-            except Exception as exc:  # noqa: BLE001 - shown to the user in plain words, not a traceback
-                outcome["error"] = f"Något gick fel: {exc.__class__.__name__}"
-            updates.put(("done",))
+                state.error = str(exc)
+            except Exception as exc:  # shown in plain words; the trace goes to the log
+                log.exception("summary of %s failed", child_id)
+                state.error = f"Något gick fel ({exc.__class__.__name__}). Försök igen eller kontakta support."
+            state.finished = True
+            state.events.put(None)
 
-        threading.Thread(target=work, daemon=True).start()
-        while True:
-            item = updates.get()
-            if item[0] == "done":
-                break
-            if item[0] == "progress":
-                _, step, done, total = item
-                label = {"extract": "Läser passager", "narrative": "Skriver sammanfattning"}.get(step, step)
-                progress((done, total) if total else None, desc=label)
-            elif item[0] == "text":
-                yield f"*Skriver sammanfattning …*\n\n{item[1]}", ""
-        if "error" in outcome:
-            yield f"**Fel:** {outcome['error']}", ""
+        threading.Thread(target=work, name=f"summary-{child_id}", daemon=True).start()
+        yield skip, skip, message_html("Sammanställer …"), skip, skip, skip
+        last_frame = 0.0
+        while not state.finished:
+            state.events.get()
+            while not state.events.empty():  # coalesce bursts (cached passages report quickly)
+                state.events.get_nowait()
+            if state.finished or time.monotonic() - last_frame < STREAM_INTERVAL_S:
+                continue
+            last_frame = time.monotonic()
+            if state.total:
+                label = "Läser passagerna" if state.step == "extract" else "Skriver sammanfattningen"
+                progress((state.done, state.total), desc=label, unit="passager")
+            frame = progress_html(child_id, state.step, state.done, state.total, state.narrative)
+            yield frame, skip, skip, skip, skip, skip
+        if state.run is None:
+            yield (
+                message_html(f"Fel: {state.error}", "error"),
+                skip,
+                message_html(state.error, "error"),
+                skip,
+                skip,
+                skip,
+            )
             return
-        summary = outcome["run"].summary
-        yield to_markdown(summary, assistant.taxonomy), source_html(assistant, summary)
+        summary = state.run.summary
+        desk.record(summary)
+        stats = state.run.stats
+        done = message_html(
+            f"Klar: {stats.passages} passager lästa, {stats.cache_hits} från cache, {stats.model_calls} "
+            f"modellanrop ({stats.model_seconds:.1f} s).",
+            "ok",
+        )
+        yield (
+            case_view(summary),
+            summary,
+            done,
+            gr.Dropdown(choices=indicator_choices(summary), value=None),
+            case_list(query),
+            source_placeholder_html(),
+        )
 
-    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+    def on_case_view_click(summary: Summary | None, child_id: str | None, user: str, query: str, evt: gr.EventData):
+        """A citation opens its source; a report dot opens the report; review buttons store a verdict."""
+        skip = gr.skip()
+        cite, report_id = _number(getattr(evt, "cite", "")), getattr(evt, "report", "")
+        review, number = getattr(evt, "review", ""), _number(getattr(evt, "number", ""))
+        if cite and summary is not None:
+            return show_citation(summary, cite), skip, skip, skip, skip, skip
+        if report_id:
+            owner = summary.child_id if summary is not None else child_id
+            report = desk.report_of(owner or "", report_id)
+            if report is None:
+                return message_html("Anmälan hittades inte.", "error"), skip, skip, skip, skip, skip
+            cited = [(n, i.citations[0]) for n, i in enumerate(summary.indicators, start=1)] if summary else []
+            return report_view_html(report, cited), skip, skip, skip, skip, skip
+        if review == "edit" and number and summary is not None:
+            return skip, skip, skip, gr.Dropdown(value=str(number)), gr.Accordion(open=True), skip
+        if review in (Action.confirm, Action.reject) and number and summary is not None:
+            try:
+                desk.correct(summary, number, review, user)
+            except (UserError, IndexError) as exc:
+                return skip, skip, message_html(str(exc), "error"), skip, skip, skip
+            word = "bekräftad" if review == Action.confirm else "avvisad"
+            return (
+                skip,
+                case_view(summary, desk.open_case(summary.child_id).unseen),
+                message_html(f"Uppgift [{number}] är {word} och sparad med ditt namn.", "ok"),
+                skip,
+                skip,
+                case_list(query),
+            )
+        return skip, skip, skip, skip, skip, skip
+
+    def show_citation(summary: Summary, number: int) -> str:
+        try:
+            indicator = indicator_number(summary, number)
+        except IndexError:
+            return message_html(f"Uppgift {number} finns inte.", "error")
+        citation = indicator.citations[0]
+        report = desk.report_of(summary.child_id, citation.report_id)
+        if report is None:
+            return message_html(f"Anmälan {citation.report_id} finns inte längre.", "error")
+        passage = desk.passage_of(citation.report_id, citation.passage_id)
+        label = f"{indicator.label} · {taxonomy.polarity_label(indicator.polarity)}"
+        return source_view_html(report, citation, number, passage, taxonomy, label)
+
+    def save_correction(
+        summary: Summary | None,
+        user: str,
+        picked: str | None,
+        action: str | None,
+        new_category: str | None,
+        new_polarity: str | None,
+        note: str,
+        query: str,
+    ):
+        skip = gr.skip()
+        if summary is None:
+            return skip, message_html("Öppna eller gör en sammanställning först.", "error"), skip
+        number = _number(picked)
+        if number is None or not action:
+            return skip, message_html("Välj en uppgift och en åtgärd.", "error"), skip
+        try:
+            desk.correct(summary, number, action, user, new_category, new_polarity, note)
+        except (UserError, IndexError) as exc:
+            return skip, message_html(str(exc), "error"), skip
+        return (
+            case_view(summary, desk.open_case(summary.child_id).unseen),
+            message_html(f"Rättelsen av uppgift [{number}] är sparad.", "ok"),
+            case_list(query),
+        )
+
+    def export(summary: Summary | None, fmt: BriefFormat):
+        if summary is None:
+            return gr.File(value=None, visible=False), message_html(
+                "Öppna eller gör en sammanställning först.", "error"
+            )
+        path = desk.export(summary, fmt)
+        return gr.File(value=str(path), visible=True), message_html(f"Mötesunderlaget är klart: {path.name}", "ok")
+
+    def exporter(fmt: BriefFormat):
+        def run(summary: Summary | None):
+            return export(summary, fmt)
+
+        return run
+
+    def upload(files: list[str] | None, query: str, child_id: str | None):
+        outcomes = desk.ingest_uploads(list(files or []))
+        return (
+            upload_results_html(outcomes),
+            gr.File(value=None),
+            case_list(query),
+            gr.Dropdown(choices=desk.child_choices(), value=child_id),  # without a value Gradio picks the first
+        )
+
+    # --- layout -------------------------------------------------------------------------------
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(1800, 3600)) as app:
+        summary_state = gr.State(None)
         gr.Markdown(f"# {TITLE}")
-        gr.Markdown(NOTICE, elem_id="notice")
-        with gr.Row():
-            child = gr.Dropdown(choices=child_choices(), label="Barn", elem_id="child-select")
-            refresh = gr.Button("Uppdatera listan", size="sm")
-            run = gr.Button("Sammanställ", variant="primary", elem_id="summarize")
+        gr.HTML(
+            f'<div class="notice" role="note"><strong>{NOTICE_TITLE}</strong> {NOTICE_TEXT}</div>',
+            elem_id="notice",
+            js_on_load=None,
+        )
+        user = gr.Textbox(
+            label="Ditt namn (sparas med dina rättelser)",
+            elem_id="user-name",
+            max_lines=1,
+            placeholder="Förnamn Efternamn",
+        )
+        with gr.Accordion("Ärenden", open=True, elem_id="cases"):
+            search = gr.Textbox(label="Sök barn-id", elem_id="search", max_lines=1, placeholder="t.ex. D01")
+            cases = gr.HTML(elem_id="case-list", js_on_load=CLICK_JS)
+        with gr.Accordion("Lägg till anmälningar", open=False, elem_id="upload-section"):
+            gr.Markdown(
+                "Filer: `.jsonl` (en anmälan per rad), `.txt`/`.md` med metadata överst, "
+                "`.docx`/`.pdf` tillsammans med en sidofil `.yaml` med samma namn. "
+                "En fil som inte går att läsa rapporteras; de andra läses in ändå."
+            )
+            files = gr.File(
+                label="Filer", file_count="multiple", file_types=UPLOAD_TYPES, elem_id="upload-files", type="filepath"
+            )
+            add = gr.Button("Lägg till anmälningar", elem_id="upload-button")
+            upload_result = gr.HTML(elem_id="upload-result", js_on_load=None)
+        with gr.Row(equal_height=True):
+            child = gr.Dropdown(choices=desk.child_choices(), value=None, label="Barn", elem_id="child-select", scale=3)
+            run = gr.Button("Sammanställ", variant="primary", elem_id="summarize", scale=1)
+        status = gr.HTML(elem_id="status", js_on_load=None, min_height=40)
         with gr.Row():
             with gr.Column(scale=3):
-                summary_md = gr.Markdown(elem_id="summary")
+                view = gr.HTML(elem_id="summary", js_on_load=CLICK_JS)
             with gr.Column(scale=2):
-                gr.Markdown("### Källor (citerat markerat)")
-                sources = gr.HTML(elem_id="sources")
-        refresh.click(lambda: gr.Dropdown(choices=child_choices()), outputs=child)
-        run.click(summarize, inputs=child, outputs=[summary_md, sources], concurrency_id="model")
+                gr.Markdown("### Källa")
+                source = gr.HTML(source_placeholder_html(), elem_id="source-view", js_on_load=SOURCE_JS, max_height=640)
+                feedback_message = gr.HTML(elem_id="feedback-message", js_on_load=None)
+                with gr.Accordion("Rätta en uppgift", open=False, elem_id="correct") as correct_box:
+                    picked = gr.Dropdown(label="Uppgift", choices=[], value=None, elem_id="correct-item")
+                    action = gr.Radio(
+                        choices=[
+                            ("Bekräfta", Action.confirm.value),
+                            ("Avvisa", Action.reject.value),
+                            ("Ändra kategori eller polaritet", Action.change.value),
+                        ],
+                        label="Åtgärd",
+                        elem_id="correct-action",
+                    )
+                    new_category = gr.Dropdown(
+                        label="Ny kategori", choices=category_choices, value=None, elem_id="correct-category"
+                    )
+                    new_polarity = gr.Dropdown(
+                        label="Ny polaritet", choices=polarity_choices, value=None, elem_id="correct-polarity"
+                    )
+                    note = gr.Textbox(label="Kommentar (valfri)", max_lines=3, elem_id="correct-note")
+                    save = gr.Button("Spara rättelse", elem_id="correct-save")
+                gr.Markdown("### Mötesunderlag")
+                with gr.Row():
+                    pdf = gr.Button("PDF", size="sm", elem_id="export-pdf")
+                    docx = gr.Button("Word (DOCX)", size="sm", elem_id="export-docx")
+                    markdown = gr.Button("Markdown", size="sm", elem_id="export-md")
+                export_file = gr.File(
+                    label="Hämta mötesunderlaget", elem_id="export-file", interactive=False, visible=False, height=80
+                )
+                export_message = gr.HTML(elem_id="export-message", js_on_load=None)
+
+        app.load(on_load, inputs=search, outputs=[cases, child])
+        search.input(case_list, inputs=search, outputs=cases, show_progress="hidden")
+        cases.click(on_case_list_click, outputs=child)
+        child.change(open_case, inputs=child, outputs=[view, summary_state, status, picked, source])
+        run.click(
+            summarize,
+            inputs=[child, search],
+            outputs=[view, summary_state, status, picked, cases, source],
+            concurrency_limit=1,
+            concurrency_id=MODEL_QUEUE,
+            show_progress_on=status,
+            trigger_mode="once",
+        )
+        view.click(
+            on_case_view_click,
+            inputs=[summary_state, child, user, search],
+            outputs=[source, view, feedback_message, picked, correct_box, cases],
+            show_progress="hidden",
+        )
+        save.click(
+            save_correction,
+            inputs=[summary_state, user, picked, action, new_category, new_polarity, note, search],
+            outputs=[view, feedback_message, cases],
+        )
+        for button, fmt in ((pdf, "pdf"), (docx, "docx"), (markdown, "md")):
+            button.click(
+                exporter(fmt),
+                inputs=summary_state,
+                outputs=[export_file, export_message],
+            )
+        add.click(
+            upload,
+            inputs=[files, search, child],
+            outputs=[upload_result, files, cases, child],
+            concurrency_limit=1,
+            concurrency_id=MODEL_QUEUE,
+        )
     return app
 
 
 def serve(assistant: Assistant, host: str | None = None, port: int | None = None) -> None:
+    """Serve on 127.0.0.1 unless told otherwise; light events run four at a time, model-bound ones one."""
     app = build_app(assistant)
-    app.queue(default_concurrency_limit=1, max_size=32).launch(
+    app.queue(default_concurrency_limit=4, max_size=64).launch(
         server_name=host or assistant.settings.ui.host,
         server_port=port or assistant.settings.ui.port,
         share=False,
         show_error=False,
         inbrowser=False,
+        ssr_mode=False,
+        mcp_server=False,
+        pwa=False,
+        footer_links=[],
+        blocked_paths=[str(assistant.settings.home.resolve())],
+        css=CSS,
     )
