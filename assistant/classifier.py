@@ -165,6 +165,7 @@ class ClassifierExtractor:
         self.classifier = classifier
         self.embedder = embedder
         self.polarity_of = polarity_of
+        self.tag = f"classifier {classifier.trained_at}"
 
     def extract(
         self,

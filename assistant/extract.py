@@ -68,6 +68,8 @@ OUTPUT_SCHEMA: dict = {
 
 
 class Extractor(Protocol):
+    tag: str  # what produced the findings, stamped on every summary
+
     def extract(
         self,
         passages: list[Passage],
@@ -103,6 +105,7 @@ class LLMExtractor:
         self.store = store
         self.max_tokens = max_tokens
         self._system_vars = {"categories": list(taxonomy.categories.values())}
+        self.tag = prompt.tag
 
     def cache_key(self, passage: Passage, previous: str) -> str:
         material = json.dumps(
@@ -159,6 +162,7 @@ class LexiconExtractor:
         from assistant.lexicon import lexicon_for
 
         self.lexicon = lexicon_for(taxonomy)
+        self.tag = f"lexicon v{taxonomy.version}"
 
     def extract(
         self,
@@ -194,6 +198,8 @@ class HybridExtractor:
         self.llm = llm
         self.others = others
         self.policy = policy
+        parts = ([llm] if llm else []) + others
+        self.tag = " + ".join(part.tag for part in parts) + f" ({policy})"
 
     def extract(
         self,

@@ -118,6 +118,32 @@ class LlamaCppLLM:
                 if piece:
                     yield piece
 
+    def score_choices(self, messages: list[dict], choices: list[str]) -> list[float]:
+        """Probability of each choice as the answer's first token, from one forward pass (no generation).
+
+        Only the tokens after the longest prefix already in the KV cache are evaluated.
+        """
+        from llama_cpp.llama_chat_format import format_chatml
+
+        if self._chat_format != "chatml":
+            raise UserError(f"label scoring needs a chatml model; {self.ref.name} uses {self._chat_format}")
+        with self._lock:
+            self._prime(messages[:-1])
+            tokens = self._llama.tokenize(format_chatml(messages).prompt.encode("utf-8"), special=True)
+            cached = self._llama.input_ids[: self._llama.n_tokens]
+            common = 0
+            for have, want in zip(cached, tokens, strict=False):
+                if have != want:
+                    break
+                common += 1
+            self._llama.n_tokens = min(common, len(tokens) - 1)
+            self._llama.eval(tokens[self._llama.n_tokens :])
+            logits = np.ctypeslib.as_array(self._llama._ctx.get_logits(), shape=(self._llama.n_vocab(),))
+            ids = [self._llama.tokenize(choice.encode("utf-8"), add_bos=False, special=False)[0] for choice in choices]
+            chosen = logits[ids].astype(np.float64)
+        weights = np.exp(chosen - chosen.max())
+        return (weights / weights.sum()).tolist()
+
     def tokenize(self, text: str) -> list[int]:
         return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
 

@@ -17,9 +17,10 @@ from pathlib import Path
 from assistant.classifier import ClassifierExtractor, TrainedClassifier, lexicon_polarity
 from assistant.errors import UserError
 from assistant.extract import ExtractionStats, Extractor, HybridExtractor, LexiconExtractor, LLMExtractor
+from assistant.judge import LLMJudge
 from assistant.llm import LLM, load_llm
 from assistant.models import Registry
-from assistant.narrative import fallback_narrative, keep_cited_sentences, narrative_items
+from assistant.narrative import NarrativeWriter, fallback_narrative, keep_cited_sentences, narrative_items
 from assistant.passages import split_passages
 from assistant.prompts import Prompt, load_prompt
 from assistant.readers import collect_files, read_reports
@@ -129,23 +130,19 @@ class Assistant:
     def extractor(self) -> Extractor:
         config = self.settings.extractor
         parts = {"llm": "llm_extractor", "lexicon": "lexicon_extractor", "classifier": "classifier_extractor"}
+        if config.mode == "judge":
+            candidates = [getattr(self, parts[p]) for p in config.parts if p != "llm"]
+            prompt = load_prompt(self.settings.prompts_dir, config.judge_prompt)
+            return LLMJudge(self.llm, prompt, self.taxonomy, self.store, candidates, config.judge_threshold)
         if config.mode != "hybrid":
             return getattr(self, parts[config.mode])
         others = [getattr(self, parts[p]) for p in config.parts if p != "llm"]
         llm = self.llm_extractor if "llm" in config.parts else None
         return HybridExtractor(llm, others, config.policy)
 
-    @property
-    def extractor_tag(self) -> str:
-        """What produced the findings, for provenance: the parts, the policy and the prompt."""
-        config = self.settings.extractor
-        parts = config.parts if config.mode == "hybrid" else [config.mode]
-        names = [self.extract_prompt.tag if p == "llm" else p for p in parts]
-        if "lexicon" in parts:
-            names[parts.index("lexicon")] = f"lexicon v{self.taxonomy.version}"
-        if "classifier" in parts:
-            names[parts.index("classifier")] = f"classifier {self.classifier_extractor.classifier.trained_at}"
-        return " + ".join(names) + (f" ({config.policy})" if config.mode == "hybrid" else "")
+    @cached_property
+    def narrator(self) -> NarrativeWriter:
+        return NarrativeWriter(self.llm, self.narrative_prompt, self.store, self.settings.llm.narrative_max_tokens)
 
     # --- ingest ---------------------------------------------------------------
 
@@ -213,7 +210,7 @@ class Assistant:
             raise UserError(f"no reports for child '{child_id}'")
 
     def category_queries(self) -> list[str]:
-        return [f"{c.label}. {c.definition} {' '.join(c.cues[:12])}" for c in self.taxonomy.categories.values()]
+        return [f"{c.label}. {c.definition} {' '.join(c.plain_cues[:12])}" for c in self.taxonomy.categories.values()]
 
     def select(self, child_id: str, passages: list[Passage]) -> Selection:
         if fits_budget(passages, self.settings.retrieval.context_budget_tokens):
@@ -264,7 +261,7 @@ class Assistant:
             child_id=child_id,
             generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
             model=self.model_ref,
-            prompt_version=self.extractor_tag,
+            prompt_version=self.extractor.tag,
             embedding_model=self.settings.embedding.model,
             reports=report_refs(reports, indicators),
             indicators=indicators,

@@ -87,10 +87,14 @@ def collect_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(p for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in REPORT_SUFFIXES)
+            files.extend(p for p in sorted(path.rglob("*")) if p.is_file() and _is_report_file(p))
         else:
             files.append(path)
     return files
+
+
+def _is_report_file(path: Path) -> bool:
+    return path.suffix.lower() in REPORT_SUFFIXES and not path.name.upper().startswith("README")
 
 
 def read_reports(path: Path, max_bytes: int = 20 * 1024 * 1024) -> list[Report]:

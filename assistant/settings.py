@@ -62,15 +62,17 @@ class RetrievalSettings(BaseModel):
 
 
 class ExtractorSettings(BaseModel):
-    mode: Literal["llm", "lexicon", "classifier", "hybrid"] = Field(
+    mode: Literal["llm", "lexicon", "classifier", "hybrid", "judge"] = Field(
         "hybrid", description="which extractor finds indicators; see README 'Extraction'"
     )
     parts: list[Literal["llm", "lexicon", "classifier"]] = Field(
-        default_factory=lambda: ["llm", "lexicon"], description="what the hybrid extractor combines"
+        default_factory=lambda: ["llm", "lexicon"], description="what hybrid combines; what judge takes candidates from"
     )
     policy: Literal["union", "gated"] = Field(
         "union", description="union: every part's findings; gated: the LLM reads only passages another part flagged"
     )
+    judge_threshold: float = Field(0.5, description="judge mode: least P(Ja) for a candidate to stand")
+    judge_prompt: str = "judge"
     classifier_path: Path = Field(
         PROJECT_ROOT / "models" / "classifier.npz", description="written by 'assistant train'"
     )

@@ -168,7 +168,7 @@ def test_citation_rejection_and_pdf(app_url, page, tmp_path):
     """From the case list to a cited source, a rejected indicator and an exported PDF with the quotes."""
     page.goto(app_url)
     page.locator("#search textarea, #search input").first.fill("T1")
-    page.locator("#case-list").get_by_role("button", name="Öppna barn T1").click()
+    page.locator("#case-list").get_by_role("button", name="Öppna ärende T1").click()
     summary = page.locator("#summary")
     summary.locator(".case-view").wait_for()
     if not summary.locator(".case-head").count():  # run alone: no saved summary from the test before
@@ -236,7 +236,7 @@ def test_upload_good_and_bad_files(app_url, page, tmp_path):
     assert "2 av 3 filer lästes in" in text
     assert re.search(r"utan-metadata\.txt\s+✖ Fel\s+metadata saknas överst i filen", text)
     assert "brev.md" in text and "fler.jsonl" in text
-    page.locator("#case-list").get_by_role("button", name="Öppna barn U1").wait_for()
+    page.locator("#case-list").get_by_role("button", name="Öppna ärende U1").wait_for()
 
 
 def test_three_sessions_wait_in_queue(app_url, browser):

@@ -119,10 +119,10 @@ def test_case_list_shows_summary_status_and_filters(desk, tmp_path):
     assert rows["T1"].categories == ["Fysiskt våld", "Barn som upplever våld"] and rows["T1"].unseen == 0
     assert rows["T2"].summarized_at is None
     html = case_list_html(list(rows.values()), "t1")
-    assert "Öppna barn T1" in html and "Öppna barn T2" not in html and "Sammanställningen är aktuell" in html
+    assert "Öppna ärende T1" in html and "Öppna ärende T2" not in html and "Sammanställningen är aktuell" in html
     stale = CaseRow("T3", 3, dt.date(2024, 1, 1), dt.date(2025, 1, 1), [], dt.datetime(2025, 2, 1, tzinfo=dt.UTC), 1)
     assert "1 ny(a) anmälan/anmälningar" in case_list_html([stale])
-    assert "Inget barn-id" in case_list_html([stale], "zz")
+    assert "Inget ärende-id" in case_list_html([stale], "zz")
 
 
 def test_open_case_is_instant_from_history_and_counts_unseen_reports(desk):

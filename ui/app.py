@@ -199,9 +199,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             if state.finished or time.monotonic() - last_frame < STREAM_INTERVAL_S:
                 continue
             last_frame = time.monotonic()
-            if state.total:
-                label = "Läser passagerna" if state.step == "extract" else "Skriver sammanfattningen"
-                progress((state.done, state.total), desc=label, unit="passager")
+            if state.step == "extract" and state.total:
+                progress((state.done, state.total), desc="Läser passagerna", unit="passager")
+            elif state.step == "narrative":
+                progress(None, desc="Skriver sammanfattningen")
             frame = progress_html(child_id, state.step, state.done, state.total, state.narrative)
             yield frame, skip, skip, skip, skip, skip
         if state.run is None:
@@ -342,7 +343,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             placeholder="Förnamn Efternamn",
         )
         with gr.Accordion("Ärenden", open=True, elem_id="cases"):
-            search = gr.Textbox(label="Sök barn-id", elem_id="search", max_lines=1, placeholder="t.ex. D01")
+            search = gr.Textbox(label="Sök ärende (id)", elem_id="search", max_lines=1, placeholder="t.ex. D01")
             cases = gr.HTML(elem_id="case-list", js_on_load=CLICK_JS)
         with gr.Accordion("Lägg till anmälningar", open=False, elem_id="upload-section"):
             gr.Markdown(

@@ -27,7 +27,7 @@ def take(url: str, child_id: str, out: Path, timeout_s: float = 1800) -> list[Pa
         page = browser.new_context(locale="sv-SE", viewport={"width": 1440, "height": 1100}).new_page()
         page.goto(url)
         page.get_by_text("Beslutsstöd, inte beslut.").first.wait_for()
-        page.locator("#case-list").get_by_role("button", name=f"Öppna barn {child_id}").click()
+        page.locator("#case-list").get_by_role("button", name=f"Öppna ärende {child_id}").click()
         summary = page.locator("#summary")
         summary.locator(".case-view").wait_for()
         if not summary.locator(".case-head").count() or summary.locator(".unseen").count():

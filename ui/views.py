@@ -80,7 +80,7 @@ def case_list_html(rows: list[CaseRow], query: str = "") -> str:
     if not rows:
         return message_html("Inga anmälningar har lagts in ännu. Lägg till anmälningar nedan.")
     if not shown:
-        return message_html(f"Inget barn-id innehåller ”{query.strip()}”.")
+        return message_html(f"Inget ärende-id innehåller ”{query.strip()}”.")
     body = []
     for row in shown:
         categories = ", ".join(row.categories) if row.categories else ("–" if row.summarized_at else "")
@@ -89,7 +89,7 @@ def case_list_html(rows: list[CaseRow], query: str = "") -> str:
         body.append(
             f'<tr data-child="{esc(row.child_id)}">'
             f'<td><button type="button" class="link" data-child="{esc(row.child_id)}" '
-            f'aria-label="Öppna barn {esc(row.child_id)}">{esc(row.child_id)}</button></td>'
+            f'aria-label="Öppna ärende {esc(row.child_id)}">{esc(row.child_id)}</button></td>'
             f"<td>{row.reports}</td><td>{row.first_date}</td><td>{row.last_date}</td>"
             f"<td>{esc(categories)}</td><td>{esc(summarized)}</td>"
             f'<td class="case-status {status_class}">{esc(row.status)}</td></tr>'
@@ -98,7 +98,7 @@ def case_list_html(rows: list[CaseRow], query: str = "") -> str:
         '<table class="case-list"><thead><tr><th>Barn</th><th>Anmälningar</th><th>Första</th><th>Senaste</th>'
         "<th>Kategorier (senaste sammanställning)</th><th>Sammanställd</th><th>Status</th></tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table>"
-        f'<p class="hint">{len(shown)} av {len(rows)} barn. Klicka på ett barn-id för att öppna ärendet.</p>'
+        f'<p class="hint">{len(shown)} av {len(rows)} barn. Klicka på ett id för att öppna ärendet.</p>'
     )
 
 
@@ -111,8 +111,8 @@ STEP_LABELS = {"extract": "Läser passagerna", "narrative": "Skriver sammanfattn
 def progress_html(child_id: str, step: str, done: int, total: int, narrative: str = "") -> str:
     label = STEP_LABELS.get(step, step)
     bar = (
-        f'<progress value="{done}" max="{total}"></progress> <span>{label}: {done} av {total}</span>'
-        if total
+        f'<progress value="{done}" max="{total}"></progress> <span>{label}: {done} av {total} passager</span>'
+        if total and step == "extract"
         else f"<progress></progress> <span>{esc(label)} …</span>"
     )
     streamed = f'<div class="streaming"><h4>Sammanfattning (skrivs nu)</h4><p>{text_html(narrative)}</p></div>'
@@ -268,7 +268,7 @@ def narrative_html(narrative: str, count: int) -> str:
             return match.group(0)
         return (
             f'<button type="button" class="cite ref" data-cite="{number}" '
-            f'aria-label="Visa källan till uppgift {number}">[{number}]</button>'
+            f'aria-label="Källhänvisning {number}">[{number}]</button>'
         )
 
     return _CITE.sub(link, esc(narrative))
@@ -277,14 +277,14 @@ def narrative_html(narrative: str, count: int) -> str:
 # --- timeline -----------------------------------------------------------------------------
 
 
-def timeline_svg(reports: list[ReportRef], taxonomy: Taxonomy, width: int = 760) -> str:
+def timeline_svg(reports: list[ReportRef], taxonomy: Taxonomy, width: int = 640) -> str:
     """Reports over time (top row) and, below, one row per category marking the reports it was found in."""
     if not reports:
         return '<p class="empty">Inga anmälningar.</p>'
     groups = category_groups(taxonomy)
     group_of = {code: group for group, codes in groups.items() for code in codes}
     present = [c for c in taxonomy.categories if any(c in r.categories for r in reports)]
-    label_width, right, top, lane, axis = 190, 24, 14, 24, 30
+    label_width, right, top, lane, axis = 180, 36, 14, 24, 30
     height = top + lane * (1 + len(present)) + axis
     first, last = min(r.date for r in reports), max(r.date for r in reports)
     days = max((last - first).days, 1)
@@ -490,7 +490,7 @@ button.cite.ref { font-weight: 600; }
   border-radius: 4px; background: #fafafa; cursor: pointer; }
 .timeline-chart .lane { stroke: #e2e2e2; }
 .timeline-chart .tick { stroke: #cfcfcf; stroke-dasharray: 3 3; }
-.timeline-chart text { font-size: 11px; fill: #333; }
+.timeline-chart text { font-size: 12px; fill: #333; }
 .timeline-chart .report-dot { fill: #1f2d3d; cursor: pointer; }
 .timeline-chart .report-dot:hover, .timeline-chart .report-dot:focus { fill: #1a56db; }
 .timeline-chart .mark { cursor: pointer; }
