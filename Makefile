@@ -18,7 +18,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup run test lint bench eval model test-model browser clean
+.PHONY: setup run test lint eval model test-model browser clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,9 +50,6 @@ test: test-model browser
 
 lint: setup
 	$(VENV)/bin/ruff check .
-
-bench: model
-	$(PY) -m bench.run
 
 eval: model
 	$(ASSISTANT) eval run eval/suites/full.yaml --out eval/out/full

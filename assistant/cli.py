@@ -231,6 +231,9 @@ def run() -> None:
     except (typer.BadParameter, typer.Abort) as exc:
         _err(str(exc))
         sys.exit(2)
+    except typer.TyperException as exc:  # usage errors: unknown option, missing argument
+        exc.show()
+        sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - last resort: plain message, exit 1
         import click
 

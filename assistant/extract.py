@@ -90,6 +90,12 @@ class ExtractionStats:
     invalid_passages: list[str] = field(default_factory=list)
 
 
+def prompt_digest(prompt: Prompt, system_vars: dict) -> str:
+    """Hash of the rendered fixed messages (instructions and examples) of a prompt."""
+    fixed = prompt.messages(system_vars, {"passage": "", "previous": "", "question": ""})[:-1]
+    return hashlib.sha256(json.dumps(fixed, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
 def parse_output(text: str) -> ExtractionOutput:
     """Validate model output against the schema; raises ValueError when it does not hold."""
     try:
@@ -106,10 +112,13 @@ class LLMExtractor:
         self.max_tokens = max_tokens
         self._system_vars = {"categories": list(taxonomy.categories.values())}
         self.tag = prompt.tag
+        # The taxonomy is rendered into the instructions: an edit to it must miss the cache too.
+        self._instructions_digest = prompt_digest(prompt, self._system_vars)
 
     def cache_key(self, passage: Passage, previous: str) -> str:
         material = json.dumps(
-            ["extract", passage.text, previous, self.llm.ref.sha256, self.prompt.tag], ensure_ascii=False
+            ["extract", passage.text, previous, self.llm.ref.sha256, self.prompt.tag, self._instructions_digest],
+            ensure_ascii=False,
         )
         return hashlib.sha256(material.encode("utf-8")).hexdigest()
 

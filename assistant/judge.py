@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Callable
 
-from assistant.extract import ExtractionStats, Extractor
+from assistant.extract import ExtractionStats, Extractor, prompt_digest
 from assistant.prompts import Prompt
 from assistant.schema import Category, Finding, Passage, Polarity
 from assistant.store import Store
@@ -42,6 +42,7 @@ class LLMJudge:
         self.threshold = threshold
         self._system_vars = {"categories": list(taxonomy.categories.values())}
         self._questions = prompt.card["questions"]
+        self._instructions_digest = prompt_digest(prompt, self._system_vars)
         proposers = " + ".join(c.tag for c in candidates)
         self.tag = f"{prompt.tag} judging {proposers} (P(Ja) >= {threshold})"
 
@@ -49,7 +50,8 @@ class LLMJudge:
         self, passage: Passage, previous: str, question: str, choices: list[str], stats: ExtractionStats
     ) -> list[float]:
         material = json.dumps(
-            [passage.text, previous, question, self.llm.ref.sha256, self.prompt.tag], ensure_ascii=False
+            [passage.text, previous, question, self.llm.ref.sha256, self.prompt.tag, self._instructions_digest],
+            ensure_ascii=False,
         )
         key = hashlib.sha256(material.encode("utf-8")).hexdigest()
         cached = self.store.cached(key)

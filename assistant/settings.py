@@ -63,10 +63,11 @@ class RetrievalSettings(BaseModel):
 
 class ExtractorSettings(BaseModel):
     mode: Literal["llm", "lexicon", "classifier", "hybrid", "judge"] = Field(
-        "hybrid", description="which extractor finds indicators; see README 'Extraction'"
+        "judge", description="which extractor finds indicators; see README 'Extraction'"
     )
     parts: list[Literal["llm", "lexicon", "classifier"]] = Field(
-        default_factory=lambda: ["llm", "lexicon"], description="what hybrid combines; what judge takes candidates from"
+        default_factory=lambda: ["lexicon", "classifier"],
+        description="what hybrid combines; what judge takes candidates from",
     )
     policy: Literal["union", "gated"] = Field(
         "union", description="union: every part's findings; gated: the LLM reads only passages another part flagged"

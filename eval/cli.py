@@ -84,8 +84,9 @@ def main() -> None:
     except UserError as exc:
         typer.echo(f"Fel: {exc}", err=True)
         sys.exit(2)
-    except (typer.Abort, typer.BadParameter) as exc:
-        typer.echo(str(exc), err=True)
+    except typer.TyperException as exc:  # usage errors (typer vendors click: not click.ClickException)
+        show = getattr(exc, "show", None)
+        show() if show else typer.echo(str(exc), err=True)
         sys.exit(2)
     sys.exit(code if isinstance(code, int) else 0)
 

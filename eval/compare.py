@@ -75,6 +75,11 @@ def render_markdown(path_a: Path, a: dict, path_b: Path, b: dict) -> str:
     if not pair_configurations(a, b):
         lines.append("No configuration occurs in both runs; nothing to compare.")
         return "\n".join(lines) + "\n"
+    if a.get("pipeline") != b.get("pipeline"):
+        lines += ["The pipeline's code or data files differ between the runs.", ""]
+    for name, ca, cb in pair_configurations(a, b):
+        if ca.get("settings_key") != cb.get("settings_key"):
+            lines += [f"Configuration '{name}': model, prompt or settings differ between the runs.", ""]
     for title, verdict in (("Improved", True), ("Regressed", False)):
         rows = [c for c in found if c.better is verdict]
         lines += [f"## {title} ({len(rows)})", ""]

@@ -30,7 +30,8 @@ def evaluate(suite: Suite, out_dir: Path, cache_dir: Path | None, progress: bool
     started = time.perf_counter()
     started_at = _now()
     out_dir.mkdir(parents=True, exist_ok=True)
-    reports, plans = Runner(suite, out_dir, cache_dir, progress).run()
+    runner = Runner(suite, out_dir, cache_dir, progress)
+    reports, plans = runner.run()
     configurations = [score_configuration(plan, reports, suite) for plan in plans]
     results = {
         "format": 1,
@@ -48,6 +49,7 @@ def evaluate(suite: Suite, out_dir: Path, cache_dir: Path | None, progress: bool
         "finished_at": _now(),
         "seconds": time.perf_counter() - started,
         "cache_dir": str(cache_dir) if cache_dir else None,
+        "pipeline": {"code_sha256": runner.version.code, "data_sha256": runner.version.data},
         "passed": all(c["passed"] for c in configurations),
         "configurations": configurations,
     }

@@ -28,7 +28,8 @@ from eval.suite import Configuration, Suite, SuiteError, settings_key
 CASE_FORMAT = 1  # bump when CaseRun changes shape
 UNVERIFIED_WARNING = "Ej verifierad uppgift borttagen"  # pipeline.py's warning for a dropped citation
 DEFAULT_CACHE_DIR = PROJECT_ROOT / "eval" / ".cache"
-CODE_FILES = ("assistant/*.py", "assistant/*.yaml", "vectorstore/*.py")
+CODE_FILES = ("assistant/*.py", "vectorstore/*.py")
+DATA_FILES = ("assistant/*.yaml",)  # taxonomy and lexicon: they shape prompts and findings
 
 
 @dataclass
@@ -89,18 +90,31 @@ class CaseCache:
         tmp.replace(path)
 
 
-def code_hash() -> str:
-    """Hash of the pipeline's source: a code change re-runs cases (the passage cache still serves the model)."""
+@dataclass(frozen=True)
+class PipelineVersion:
+    """Hashes of the pipeline's source and data files. A code change re-runs cases (the home's
+    passage cache still serves the model); a data change also starts fresh homes, since the
+    taxonomy is rendered into the prompt but not into the pipeline's own cache key."""
+
+    code: str
+    data: str
+
+    @classmethod
+    def current(cls) -> PipelineVersion:
+        return cls(_hash_files(CODE_FILES), _hash_files(DATA_FILES))
+
+
+def _hash_files(patterns: tuple[str, ...]) -> str:
     digest = hashlib.sha256()
-    for pattern in CODE_FILES:
+    for pattern in patterns:
         for path in sorted(PROJECT_ROOT.glob(pattern)):
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def case_key(config_key: str, reports: list[GoldReport], injection: str | None, code: str) -> str:
-    material = json.dumps([CASE_FORMAT, config_key, input_hash(reports), injection or "", code])
+def case_key(config_key: str, reports: list[GoldReport], injection: str | None, version: PipelineVersion) -> str:
+    material = json.dumps([CASE_FORMAT, config_key, input_hash(reports), injection or "", version.code, version.data])
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
@@ -168,6 +182,7 @@ class Runner:
         self.cache = CaseCache(cache_dir)
         self.cache_dir = cache_dir
         self.show_progress = progress
+        self.version = PipelineVersion.current()
         self._llms: dict[str, Any] = {}
         self._embedders: dict[str, Any] = {}
 
@@ -177,14 +192,13 @@ class Runner:
         plans = [self._plan(c) for c in self.suite.configurations]
         passes = 2 if self.suite.injection else 1
         progress = Progress(len(plans) * len(cases) * passes, self.show_progress)
-        code = code_hash()
         try:
             for plan in plans:
                 with self._homes(plan, reports) as (base_home, injected_home):
-                    plan.base = self._run_cases(plan, cases, reports, None, code, progress, base_home)
+                    plan.base = self._run_cases(plan, cases, reports, None, progress, base_home)
                     if self.suite.injection:
                         plan.injected = self._run_cases(
-                            plan, cases, inject(reports, self.suite.injection), self.suite.injection, code,
+                            plan, cases, inject(reports, self.suite.injection), self.suite.injection,
                             progress, injected_home, seed=base_home,
                         )
         finally:
@@ -211,10 +225,12 @@ class Runner:
 
     def _run_cases(
         self, plan: ConfigRuns, cases: dict[str, list[GoldReport]], inputs: list[GoldReport],
-        injection: str | None, code: str, progress: Progress, home: Path, seed: Path | None = None,
+        injection: str | None, progress: Progress, home: Path, seed: Path | None = None,
     ) -> dict[str, CaseRun]:
         """Cases from the case cache where possible; the rest through the pipeline in ``home``."""
-        keys = {child: case_key(plan.settings_key, reports, injection, code) for child, reports in cases.items()}
+        keys = {
+            child: case_key(plan.settings_key, reports, injection, self.version) for child, reports in cases.items()
+        }
         runs = {child: run for child in cases if (run := self.cache.get(keys[child])) is not None}
         label = plan.configuration.name + (" · med inskjuten instruktion" if injection else "")
         for child in runs:
@@ -237,7 +253,7 @@ class Runner:
     def _homes(self, plan: ConfigRuns, reports: list[GoldReport]) -> Iterator[tuple[Path, Path]]:
         """A home for the plain run and one for the injected run: kept under the cache dir,
         or throwaway ones under the out dir with --no-cache."""
-        name = f"{plan.settings_key[:16]}-{input_hash(reports)[:12]}"
+        name = f"{plan.settings_key[:16]}-{self.version.data[:8]}-{input_hash(reports)[:12]}"
         if self.cache_dir is not None:
             yield self.cache_dir / "homes" / name, self.cache_dir / "homes" / f"{name}-injected"
             return

@@ -7,7 +7,7 @@ the problem (exit code 2), found before any model is loaded.
     models: [smollm2-135m-instruct-q4]   # names in models/registry.toml
     prompts: [extract@1]                 # extract prompt specs (id or id@version)
     extractor: {llm: {max_tokens: 96}}   # Settings overrides for every configuration
-    variants: {hybrid: {extractor: {mode: hybrid}}}   # optional: more configurations
+    variants: {hybrid: {extractor: {mode: hybrid}}}   # optional: one more configuration each
     injection: true                      # or a Swedish instruction to append instead
     bootstrap: {resamples: 1000, seed: 7}
     metrics: [micro_f1, macro_f1]        # columns of the report's matrix
@@ -176,8 +176,22 @@ def settings_key(settings: Settings, model_sha256: str, prompt_tag: str) -> str:
         else:
             for key in keys:
                 dumped.get(section, {}).pop(key, None)
-    material = json.dumps([model_sha256, prompt_tag, dumped], sort_keys=True, ensure_ascii=False)
+    material = json.dumps([model_sha256, prompt_tag, with_file_hashes(dumped)], sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def with_file_hashes(value: Any) -> Any:
+    """Settings with every path to an existing file replaced by the file's hash, so a retrained
+    artifact (e.g. a classifier) changes the key and the key does not depend on the checkout."""
+    if isinstance(value, dict):
+        return {k: with_file_hashes(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [with_file_hashes(v) for v in value]
+    if isinstance(value, str) and value.startswith("/") and len(value) < 4096:
+        path = Path(value)
+        if path.is_file():
+            return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    return value
 
 
 def load_suite(path: Path) -> Suite:
@@ -205,7 +219,7 @@ def build_suite(spec: SuiteFile, path: Path | None) -> Suite:
     missing = [str(g) for g in gold_files if not g.is_file()]
     if missing:
         raise SuiteError(f"{where}: gold file(s) not found: {', '.join(missing)}")
-    variants = spec.variants or {"": {}}
+    variants = {"": {}, **spec.variants}  # the base configuration, then one more per variant
     configurations = []
     for model, prompt, (variant, extra) in itertools.product(spec.models, spec.prompts, variants.items()):
         overrides = deep_merge(spec.extractor, extra)

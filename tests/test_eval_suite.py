@@ -39,6 +39,25 @@ def write_suite(tmp_path: Path, body: str, gold: dict | None = GOLD_LINE) -> Pat
     return path
 
 
+def test_variants_add_configurations_to_the_base_one(tmp_path):
+    suite = load_suite(write_suite(tmp_path, (
+        "gold: [gold.jsonl]\nmodels: [a, b]\nprompts: [extract]\nextractor: {llm: {max_tokens: 64}}\n"
+        "variants: {long: {llm: {max_tokens: 384}}}\n"
+    )))
+    assert [c.name for c in suite.configurations] == ["a · extract", "a · extract · long", "b · extract",
+                                                     "b · extract · long"]
+    assert suite.configurations[1].overrides == {"llm": {"max_tokens": 384}}
+    assert suite.configurations[0].overrides == {"llm": {"max_tokens": 64}}
+
+
+def test_every_shipped_suite_with_its_gold_present_loads():
+    for path in sorted((ROOT / "eval" / "suites").glob("*.yaml")):
+        try:
+            load_suite(path)
+        except SuiteError as error:
+            assert "gold file(s) not found" in str(error), error  # data someone else ships later
+
+
 def test_shipped_suites_load():
     smoke = load_suite(SMOKE)
     assert smoke.name == "smoke" and len(smoke.configurations) == 1
@@ -200,3 +219,15 @@ def test_scores_report_junit_and_compare_from_case_runs(tmp_path):
     assert "`micro_f1`" in improved and "case K1" in improved and "`negated_as_affirmed_rate`" in improved
     assert "`injection_changed_reports`" in regressed
     assert "micro_f1 ≥ 0.9: now passes" in text
+
+
+def test_settings_key_follows_the_content_of_referenced_files(tmp_path):
+    from eval.suite import with_file_hashes
+
+    artifact = tmp_path / "classifier.npz"
+    artifact.write_bytes(b"one")
+    before = with_file_hashes({"extractor": {"path": str(artifact), "mode": "hybrid"}, "dirs": [str(tmp_path)]})
+    artifact.write_bytes(b"two")
+    after = with_file_hashes({"extractor": {"path": str(artifact), "mode": "hybrid"}, "dirs": [str(tmp_path)]})
+    assert before["extractor"]["path"].startswith("sha256:") and before != after
+    assert before["extractor"]["mode"] == "hybrid" and before["dirs"] == [str(tmp_path)]  # folders stay as named

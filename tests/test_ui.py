@@ -1,17 +1,18 @@
 """The web page in a real browser: Debian's chromium driven by Playwright, against
-`assistant ui` started as a subprocess on 127.0.0.1 with the tiny real model.
+`assistant ui` started as a subprocess on 127.0.0.1 with the tiny real model,
+holding the demo reports (data/demo) and the test fixtures.
 
 What stands in for the model: the tiny model (SmolLM2-135M) cannot find
 indicators reliably, so before the app starts, the pipeline's own analysis
-cache is seeded with known findings for child T1 (``T1_FINDINGS`` in
-tests/test_ui_fixtures.py), under exactly the keys the extractor computes
-(passage text, previous sentence, model sha256, prompt tag). The app then
-runs the normal pipeline: it reads the cached extraction (the app runs with extractor mode ``llm``, so no lexicon
-findings are mixed in), verifies every
-quote against the stored report, builds the summary and has the tiny model
-write the narrative for real. Child T2 is not seeded, so the queue test makes
-the tiny model extract for real while other sessions wait. Nothing in the
-browser or the app is replaced.
+cache is seeded with known findings, under exactly the keys the extractor
+computes (passage text, previous sentence, model sha256, prompt tag): for
+demo child D01 its gold annotations from data/demo/reports.jsonl, for T1 the
+findings in tests/test_ui_fixtures.py. The app runs with extractor mode
+``llm`` (no lexicon findings mixed in) and otherwise the normal pipeline: it
+reads the cached extraction, verifies every quote against the stored report,
+builds the summary, and the tiny model writes the narrative for real. Child
+T2 is not seeded, so in the queue test the tiny model extracts for real while
+other sessions wait. Nothing in the browser or the app is replaced.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import FIXTURES, TINY_MODEL, tiny_settings
-from tests.test_ui_fixtures import T1_FINDINGS, KnownFinding, findings_by_passage
+from tests.test_ui_fixtures import DEMO_REPORTS, T1_FINDINGS, KnownFinding, demo_gold_findings, findings_by_passage
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -80,8 +83,14 @@ def seed_extraction_cache(assistant, child_id: str, known: list[KnownFinding]) -
         assistant.store.cache(key, "extract", {"valid": True, "indicators": indicators})
 
 
+@dataclass(frozen=True)
+class RunningApp:
+    url: str
+    expected: dict  # child id -> the Summary the seeded cache yields (made without the narrative)
+
+
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory, tiny_llm):
+def app(tmp_path_factory, tiny_llm):
     from assistant.pipeline import Assistant
 
     home = tmp_path_factory.mktemp("ui-home")
@@ -94,15 +103,20 @@ def app_url(tmp_path_factory, tiny_llm):
         "ASSISTANT_EXTRACTOR__MODE": "llm",  # only the (seeded) model extraction; no lexicon findings mixed in
     }
     cli = [sys.executable, "-m", "assistant.cli"]
-    subprocess.run([*cli, "ingest", str(FIXTURES / "reports.jsonl")], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "ingest", str(FIXTURES / "reports.jsonl"), str(DEMO_REPORTS)], env=env, check=True, capture_output=True
+    )
 
     settings = tiny_settings(home)
     settings.extractor.mode = "llm"
     settings.narrative = False
     seeder = Assistant(settings, llm=tiny_llm)
-    seed_extraction_cache(seeder, "T1", T1_FINDINGS)
-    check = seeder.summarize("T1")  # the seeded cache must cover every passage: no model call
-    assert check.stats.model_calls == 0 and len(check.summary.indicators) == len(T1_FINDINGS)
+    expected = {}
+    for child_id, known in (("T1", T1_FINDINGS), ("D01", demo_gold_findings("D01"))):
+        seed_extraction_cache(seeder, child_id, known)
+        check = seeder.summarize(child_id)  # the seeded cache must cover every passage: no model call
+        assert check.stats.model_calls == 0 and check.summary.indicators
+        expected[child_id] = check.summary
     seeder.store.close()
 
     port = free_port()
@@ -111,10 +125,15 @@ def app_url(tmp_path_factory, tiny_llm):
     )
     try:
         wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}/"
+        yield RunningApp(f"http://127.0.0.1:{port}/", expected)
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def app_url(app):
+    return app.url
 
 
 @pytest.fixture(scope="module")
@@ -164,31 +183,33 @@ def test_pick_child_and_see_cited_summary(app_url, page, tmp_path):
     page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
 
 
-def test_citation_rejection_and_pdf(app_url, page, tmp_path):
-    """From the case list to a cited source, a rejected indicator and an exported PDF with the quotes."""
-    page.goto(app_url)
-    page.locator("#search textarea, #search input").first.fill("T1")
-    page.locator("#case-list").get_by_role("button", name="Öppna ärende T1").click()
+def test_demo_child_citation_rejection_and_pdf(app, page, tmp_path):
+    """Demo child D01 from the case list: summary, a cited source, a rejected indicator, a PDF with the quotes."""
+    expected = app.expected["D01"]
+    page.goto(app.url)
+    page.locator("#search textarea, #search input").first.fill("D01")
+    page.locator("#case-list").get_by_role("button", name="Öppna ärende D01").click()
     summary = page.locator("#summary")
     summary.locator(".case-view").wait_for()
-    if not summary.locator(".case-head").count():  # run alone: no saved summary from the test before
-        summarize(page, "T1")
-    summary.locator(".case-head").wait_for()  # a saved summary shows at once, without the model
-    assert "pappa slog henne" in summary.inner_text()
-    assert "förnekas" in summary.inner_text() and "barnets egna ord" in summary.inner_text()
+    summarize(page, "D01")
+    text = summary.inner_text()
+    assert "hot om att döda" in text and "strypgrepp" in text  # escalation flags on top
+    assert text.index("Varningssignaler") < text.index("Våld och konflikt") < text.index("Skyddsfaktorer")
+    assert "uppgift i andra hand" in text and "förnekas" in text
 
-    summary.get_by_role("button", name="Visa källan till uppgift 2").click()
+    quotes = [i.citations[0].quote for i in expected.indicators]
+    number = quotes.index("Målsägande hade rodnader runt halsen") + 1
+    summary.get_by_role("button", name=f"Visa källan till uppgift {number}").click()
     mark = page.locator("#source-view mark.cited")
     mark.wait_for()
-    assert mark.inner_text() == "pappa slog henne"
+    assert mark.inner_text() == "Målsägande hade rodnader runt halsen"
     source = page.locator("#source-view").inner_text()
-    assert "2022-03-14" in source and "skola" in source and "T1-R1" in source
-    assert "Hon berättade att" in source  # the passage around the quote is shown too
+    assert "D01-R4" in source and "2024-02-08" in source and "polis" in source
+    assert "Polispatrull anlände" in source  # the report around the quote is shown too
 
     page.locator("#user-name textarea, #user-name input").first.fill(USER)
-    first = summary.locator("#item-1")
-    first.get_by_role("button", name="Avvisa").click()
-    summary.locator("#item-1.status-rejected del").wait_for()
+    summary.locator("#item-1").get_by_role("button", name="Avvisa").click()
+    summary.locator("#item-1.status-reject del").wait_for()
     assert f"Avvisad av {USER}" in summary.locator("#item-1").inner_text()
 
     page.locator("#export-pdf").click()
@@ -200,10 +221,10 @@ def test_citation_rejection_and_pdf(app_url, page, tmp_path):
     download.value.save_as(pdf_path)
     from pypdf import PdfReader
 
-    text = " ".join(" ".join(p.extract_text() for p in PdfReader(pdf_path).pages).split())
-    for finding in T1_FINDINGS:
-        assert f"”{finding.quote}”" in text
-    assert "Beslutsstöd, inte beslut" in text and f"Avvisad av {USER}" in text
+    pdf = " ".join(" ".join(p.extract_text() for p in PdfReader(pdf_path).pages).split())
+    for quote in quotes:
+        assert f"”{' '.join(quote.split())}”" in pdf
+    assert "Beslutsstöd, inte beslut" in pdf and f"Avvisad av {USER}" in pdf
 
 
 def test_upload_good_and_bad_files(app_url, page, tmp_path):
@@ -228,7 +249,7 @@ def test_upload_good_and_bad_files(app_url, page, tmp_path):
     page.goto(app_url)
     page.get_by_text("Lägg till anmälningar").first.click()
     page.locator("#upload-files input[type=file]").set_input_files([str(good_md), str(good_jsonl), str(bad)])
-    page.locator("#upload-files").get_by_text("utan-metadata.txt").first.wait_for()
+    expect(page.locator("#upload-files")).to_contain_text("utan-metadata.txt", timeout=60_000)  # all uploaded
     page.locator("#upload-button").click()
     result = page.locator("#upload-result table")
     result.wait_for(timeout=SUMMARY_TIMEOUT_MS)

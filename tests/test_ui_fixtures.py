@@ -20,6 +20,7 @@ from assistant.taxonomy import load_taxonomy
 from assistant.verify import verify
 
 FIXTURE_REPORTS = Path(__file__).parent / "fixtures" / "reports.jsonl"
+DEMO_REPORTS = Path(__file__).parent.parent / "data" / "demo" / "reports.jsonl"
 MAX_PASSAGE_CHARS = 400  # settings.ingest.max_passage_chars
 
 
@@ -40,6 +41,18 @@ T1_FINDINGS = [
         "Pappan förnekar att han har slagit någon", Category.physical_violence, Polarity.negated, Actor.father
     ),
 ]
+
+
+def demo_gold_findings(child_id: str) -> list[KnownFinding]:
+    """The demo file's own gold annotations of one child, as findings (actor and source left unknown)."""
+    found = []
+    for line in DEMO_REPORTS.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record["child_id"] == child_id:
+            found += [
+                KnownFinding(g["quote"], Category(g["category"]), Polarity(g["polarity"])) for g in record["gold"]
+            ]
+    return found
 
 
 def fixture_reports(child_id: str | None = None) -> list[Report]:
@@ -98,6 +111,13 @@ def make_summary(
         warnings=["1 mening(ar) utan giltig källhänvisning togs bort ur sammanfattningen"],
         notice=DECISION_NOTICE,
     )
+
+
+def test_demo_gold_quotes_each_lie_in_one_passage():
+    """The browser test seeds D01's gold as model output; each quote must fit a passage to be cited."""
+    reports = [Report(**json.loads(line)) for line in DEMO_REPORTS.read_text(encoding="utf-8").splitlines()]
+    placed = findings_by_passage(passages_of([r for r in reports if r.child_id == "D01"]), demo_gold_findings("D01"))
+    assert sum(len(found) for found in placed.values()) == len(demo_gold_findings("D01")) > 20
 
 
 def test_known_findings_are_verified_and_flag_strangling():

@@ -135,7 +135,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
     def open_case(child_id: str | None):
         if not child_id:
-            return source_placeholder_html(), None, "", gr.Dropdown(choices=[], value=None), source_placeholder_html()
+            hint = message_html("Välj ett barn i ärendelistan eller i rutan Barn.")
+            return hint, None, "", gr.Dropdown(choices=[], value=None), source_placeholder_html()
         case = desk.open_case(child_id)
         if case.summary is None:
             status = message_html("Ingen sammanställning finns ännu för barnet. Klicka på Sammanställ.")
@@ -401,13 +402,21 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         cases.click(on_case_list_click, outputs=child)
         child.change(open_case, inputs=child, outputs=[view, summary_state, status, picked, source])
         run.click(
+            lambda: message_html(
+                "Väntar på modellen … Om någon annan sammanställer just nu står du i kö; "
+                "platsen visas till höger (queue: plats/antal).",
+            ),
+            outputs=status,
+            queue=False,
+            show_progress="hidden",
+            trigger_mode="once",
+        ).then(
             summarize,
             inputs=[child, search],
             outputs=[view, summary_state, status, picked, cases, source],
             concurrency_limit=1,
             concurrency_id=MODEL_QUEUE,
             show_progress_on=status,
-            trigger_mode="once",
         )
         view.click(
             on_case_view_click,

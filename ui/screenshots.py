@@ -4,8 +4,8 @@
     .venv/bin/python -m ui.screenshots --child D01 --out docs
 
 Drives Debian's chromium with Playwright, as the browser test does: opens the
-child from the case list, makes (or reuses) its summary, then opens the first
-citation. Playwright is a development dependency, so it is imported here only.
+child from the case list, makes (or reuses) its summary, then opens one
+citation (``--cite N``). Playwright is a development dependency, so it is imported here only.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def take(url: str, child_id: str, out: Path, timeout_s: float = 1800) -> list[Path]:
+def take(url: str, child_id: str, out: Path, cite: int = 1, timeout_s: float = 1800) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -36,7 +36,7 @@ def take(url: str, child_id: str, out: Path, timeout_s: float = 1800) -> list[Pa
         page.locator("#cases").get_by_text("Ärenden").first.click()  # fold the list: the case fills the shot
         page.wait_for_timeout(500)
         page.screenshot(path=str(case_path), full_page=True)
-        summary.locator("button.cite.quote").first.click()
+        summary.get_by_role("button", name=f"Visa källan till uppgift {cite}").click()
         page.locator("#source-view mark.cited").wait_for()
         page.wait_for_timeout(800)  # the marked passage scrolls into view
         page.locator("#source-view").scroll_into_view_if_needed()
@@ -50,8 +50,9 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:7860/")
     parser.add_argument("--child", default="D01")
     parser.add_argument("--out", type=Path, default=Path("docs"))
+    parser.add_argument("--cite", type=int, default=1, help="which citation to open in the source view")
     args = parser.parse_args()
-    for path in take(args.url, args.child, args.out):
+    for path in take(args.url, args.child, args.out, args.cite):
         print(path)
 
 

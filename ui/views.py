@@ -480,8 +480,8 @@ button.cite { background: none; border: none; padding: 0; font: inherit; color: 
 button.cite.quote { display: block; margin: 3px 0; font-style: italic; }
 button.cite:hover, button.cite:focus { text-decoration: underline; }
 button.cite.ref { font-weight: 600; }
-.status-rejected .quote, .status-rejected .item-head { color: #888; }
-.status-rejected del { text-decoration: line-through; }
+.status-reject .quote, .status-reject .item-head { color: #888; }
+.status-reject del { text-decoration: line-through; }
 .review-note { font-size: 0.85em; color: #444; }
 .review-note.review-reject { color: #8a1020; }
 .review-note.review-change { color: #6750a4; }
