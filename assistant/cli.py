@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from assistant.errors import UserError
+from assistant.feedback import feedback_app
 from assistant.schema import Report
 from assistant.settings import disable_telemetry, load_settings
 from eval.cli import eval_app
@@ -23,6 +24,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Lokal assist
 models_app = typer.Typer(no_args_is_help=True, help="Model registry: list, fetch, verify.")
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval", help="Evaluation suites: run, compare.")
+app.add_typer(feedback_app, name="feedback", help="Caseworkers' corrections: export as gold data.")
 
 
 class State:

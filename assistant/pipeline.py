@@ -227,7 +227,7 @@ class Assistant:
         reports = self.store.reports_for(child_id)
         passages = self.store.passages_for(child_id)
         selection = self.select(child_id, passages)
-        previous = _previous_sentences(passages)
+        previous = previous_sentences(passages)
         findings, stats = self.extractor.extract(
             selection.passages, previous, (lambda d, t: progress("extract", d, t)) if progress else None
         )
@@ -274,7 +274,7 @@ class Assistant:
         return SummaryRun(summary, selection, stats)
 
 
-def _previous_sentences(passages: list[Passage]) -> dict[str, str]:
+def previous_sentences(passages: list[Passage]) -> dict[str, str]:
     previous: dict[str, str] = {}
     for before, passage in pairwise(passages):
         if before.report_id == passage.report_id:

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from assistant.errors import UserError
-from assistant.extract import OUTPUT_SCHEMA, parse_output
+from assistant.extract import parse_output
+from assistant.pipeline import previous_sentences
 from assistant.schema import Category, Finding, Polarity
 
 
@@ -120,18 +121,32 @@ def test_unknown_child_is_a_user_error(make_assistant, fixture_file):
         assistant.summarize("NOPE")
 
 
-def test_model_output_is_validated_against_the_schema(tiny_llm):
+def test_model_output_is_validated_against_the_schema(make_assistant, fixture_file):
     with pytest.raises(ValueError, match="does not match the schema"):
         parse_output('{"indicators": [{"quote": "x", "category": "arson", "polarity": "affirmed"}]}')
     with pytest.raises(ValueError):
         parse_output('{"indicators": "none"')
-    messages = [
-        {"role": "system", "content": "Answer in JSON."},
-        {"role": "user", "content": "Passage: <<<Pappa slog Elsa.>>>"},
-    ]
-    completion = tiny_llm.complete_json(messages, OUTPUT_SCHEMA, 256)
-    output = parse_output(completion.text)  # the real tiny model, constrained by the grammar
-    assert all(isinstance(i.category, Category) for i in output.indicators)
+    # The real tiny model writing JSON under the grammar: each answer is validated again;
+    # one that fails (the grammar can fall back, max_tokens can cut it) is recorded, never shown.
+    assistant = make_assistant()
+    assistant.settings.extractor.mode = "llm"
+    assistant.settings.narrative = False
+    assistant.ingest([fixture_file])
+    run = assistant.summarize("T2")
+    assert run.stats.model_calls == run.stats.passages > 0
+    passages = assistant.store.passages_for("T2")
+    previous = previous_sentences(passages)
+    for passage in passages:
+        answer = assistant.store.cached(
+            assistant.llm_extractor.cache_key(passage, previous.get(passage.passage_id, ""))
+        )
+        assert answer is not None
+        if answer["valid"]:
+            assert all(Category(i["category"]) for i in answer["indicators"])
+        else:
+            assert passage.passage_id in run.stats.invalid_passages
+            assert any(passage.passage_id in w and "formatet" in w for w in run.summary.warnings)
+            assert all(i.citations[0].passage_id != passage.passage_id for i in run.summary.indicators)
 
 
 def test_unverifiable_findings_never_reach_the_summary(make_assistant, fixture_file, monkeypatch):

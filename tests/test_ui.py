@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
+from docx import Document
 from playwright.sync_api import expect
 
 from tests.conftest import FIXTURES, TINY_MODEL, tiny_settings
@@ -62,10 +63,10 @@ def seed_extraction_cache(assistant, child_id: str, known: list[KnownFinding]) -
 
     Uses the extractor's own cache key, so the app finds them exactly as if the model had answered.
     """
-    from assistant.pipeline import _previous_sentences
+    from assistant.pipeline import previous_sentences
 
     passages = assistant.store.passages_for(child_id)
-    previous = _previous_sentences(passages)
+    previous = previous_sentences(passages)
     for passage_id, findings in findings_by_passage(passages, known).items():
         passage = next(p for p in passages if p.passage_id == passage_id)
         indicators = [
@@ -243,20 +244,29 @@ def test_upload_good_and_bad_files(app_url, page, tmp_path):
         "text": "Hon är ofta trött.",
     }
     good_jsonl.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    letter = Document()
+    letter.add_paragraph("Skolsköterskan har sett blåmärken på armen.")
+    letter.save(str(tmp_path / "brev-skola.docx"))
+    (tmp_path / "brev-skola.yaml").write_text(
+        "report_id: U1-R3\nchild_id: U1\ndate: 2024-06-03\nreporter: skola\n", encoding="utf-8"
+    )
     bad = tmp_path / "utan-metadata.txt"
     bad.write_text("Bara text utan metadata.\n", encoding="utf-8")
 
     page.goto(app_url)
     page.get_by_text("Lägg till anmälningar").first.click()
-    page.locator("#upload-files input[type=file]").set_input_files([str(good_md), str(good_jsonl), str(bad)])
-    expect(page.locator("#upload-files")).to_contain_text("utan-metadata.txt", timeout=60_000)  # all uploaded
+    uploads = [good_md, good_jsonl, tmp_path / "brev-skola.docx", tmp_path / "brev-skola.yaml", bad]
+    page.locator("#upload-files input[type=file]").set_input_files([str(p) for p in uploads])
+    expect(page.locator("#upload-files")).to_contain_text(
+        "utan-metadata", timeout=60_000
+    )  # the last file is uploaded too
     page.locator("#upload-button").click()
     result = page.locator("#upload-result table")
     result.wait_for(timeout=SUMMARY_TIMEOUT_MS)
     text = page.locator("#upload-result").inner_text()
-    assert "2 av 3 filer lästes in" in text
+    assert "4 av 5 filer lästes in" in text  # the sidecar counts as a file of its own
     assert re.search(r"utan-metadata\.txt\s+✖ Fel\s+metadata saknas överst i filen", text)
-    assert "brev.md" in text and "fler.jsonl" in text
+    assert "brev.md" in text and "fler.jsonl" in text and "U1-R3" in text and "sidofil med metadata" in text
     page.locator("#case-list").get_by_role("button", name="Öppna ärende U1").wait_for()
 
 

@@ -179,3 +179,16 @@ def test_progress_frame_streams_the_narrative_escaped():
 def test_stage_folder_is_created(tmp_path):
     (tmp_path / "x.md").write_text("x", encoding="utf-8")
     assert stage_uploads([tmp_path / "x.md"], tmp_path / "new" / "folder")[0].exists()
+
+
+def test_exports_get_their_own_folders_and_old_ones_are_removed(desk):
+    import os
+
+    summary = make_summary()
+    first = desk.export(summary, "md")
+    second = desk.export(summary, "md")
+    assert first.name == second.name and first.parent != second.parent
+    old = first.parent
+    os.utime(old, (0, 0))
+    desk.export(summary, "pdf")
+    assert not old.exists() and second.exists()

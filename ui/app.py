@@ -29,12 +29,11 @@ from assistant.schema import Summary
 from ui.service import CaseDesk, indicator_number
 from ui.views import (
     CSS,
-    NOTICE_TEXT,
-    NOTICE_TITLE,
     case_list_html,
     case_view_html,
     empty_case_html,
     message_html,
+    notice_html,
     progress_html,
     report_view_html,
     source_placeholder_html,
@@ -187,8 +186,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             except Exception as exc:  # shown in plain words; the trace goes to the log
                 log.exception("summary of %s failed", child_id)
                 state.error = f"Något gick fel ({exc.__class__.__name__}). Försök igen eller kontakta support."
-            state.finished = True
-            state.events.put(None)
+            finally:  # the page must never wait for a thread that has ended
+                state.finished = True
+                state.events.put(None)
 
         threading.Thread(target=work, name=f"summary-{child_id}", daemon=True).start()
         yield skip, skip, message_html("Sammanställer …"), skip, skip, skip
@@ -332,11 +332,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(1800, 3600)) as app:
         summary_state = gr.State(None)
         gr.Markdown(f"# {TITLE}")
-        gr.HTML(
-            f'<div class="notice" role="note"><strong>{NOTICE_TITLE}</strong> {NOTICE_TEXT}</div>',
-            elem_id="notice",
-            js_on_load=None,
-        )
+        gr.HTML(notice_html(), elem_id="notice", js_on_load=None)
         user = gr.Textbox(
             label="Ditt namn (sparas med dina rättelser)",
             elem_id="user-name",

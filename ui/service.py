@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from assistant.readers import REPORT_SUFFIXES, SIDECAR_SUFFIXES
 from assistant.schema import Category, Indicator, Polarity, Report, Summary
 from ui.views import CaseRow, UploadOutcome
 
+EXPORT_TTL_S = 3600
 OUTCOME_WORDS = {"added": "ny", "replaced": "ersatt (ändrad text)", "unchanged": "oförändrad (fanns redan)"}
 
 # The readers name problems in English for the log and the CLI; the page says them in Swedish.
@@ -84,6 +86,7 @@ class CaseDesk:
     def __init__(self, assistant: Assistant, feedback: FeedbackStore | None = None):
         self.assistant = assistant
         self.feedback = feedback or FeedbackStore(assistant.settings.home)
+        self.export_root = Path(tempfile.mkdtemp(prefix="motesunderlag-"))
 
     @property
     def taxonomy(self):
@@ -166,8 +169,17 @@ class CaseDesk:
     # --- export --------------------------------------------------------------------------
 
     def export(self, summary: Summary, fmt: BriefFormat) -> Path:
-        out_dir = Path(tempfile.mkdtemp(prefix="motesunderlag-"))
+        """Write a brief into a folder of its own (two sessions may export the same child at once);
+        briefs older than an hour are removed, since Gradio has served its own copy by then."""
+        self._prune_exports()
+        out_dir = Path(tempfile.mkdtemp(dir=self.export_root))
         return write_brief(self.review(summary), self.taxonomy, fmt, out_dir)
+
+    def _prune_exports(self) -> None:
+        cutoff = time.time() - EXPORT_TTL_S
+        for folder in self.export_root.iterdir():
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
 
     # --- upload ----------------------------------------------------------------------------
 

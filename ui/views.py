@@ -362,12 +362,13 @@ def source_view_html(
             + "</span>"
             + text_html(text[p_end:])
         )
+    about = f'<p class="about">{esc(label)}</p>' if label else ""
     return (
         f'<article class="source-view" data-report="{esc(report.report_id)}">'
         f"<h3>Källa [{number}]: anmälan {esc(report.report_id)}</h3>"
         f'<p class="meta">Datum {report.date} · anmälare: {esc(report.reporter)}'
         f"{f' · fil: {esc(report.source_file)}' if report.source_file else ''}</p>"
-        f"{f'<p class={chr(34)}about{chr(34)}>{esc(label)}</p>' if label else ''}"
+        f"{about}"
         f'<blockquote class="quote">”{esc(citation.quote)}”</blockquote>{missing}'
         f'<div class="report-text">{body}</div></article>'
     )
