@@ -18,7 +18,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup run test lint eval model test-model browser clean
+.PHONY: setup run test lint eval model test-model browser fonts clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,14 +38,17 @@ model: setup
 test-model: setup
 	$(ASSISTANT) models fetch smollm2-135m-instruct-q4
 
+fonts:
+	test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-dejavu-core >/dev/null)
+
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-run: model
+run: model fonts
 	$(ASSISTANT) --home $(HOME_DIR) ingest data/demo
 	$(ASSISTANT) --home $(HOME_DIR) ui
 
-test: test-model browser
+test: test-model browser fonts
 	$(PY) -m pytest -q
 
 lint: setup
