@@ -36,6 +36,14 @@ def narrative_items(indicators: list[Indicator], reporters: dict[str, str], taxo
     ]
 
 
+ECHO = re.compile(r"\[\d+\]\s*\d{4}-\d{2}-\d{2},|^\s*Uppgifter:", re.MULTILINE)
+
+
+def echoes_input(text: str) -> bool:
+    """A small model sometimes copies the numbered list back instead of writing prose."""
+    return bool(ECHO.search(text))
+
+
 def keep_cited_sentences(text: str, count: int) -> tuple[str, int]:
     """Sentences citing only existing numbers; returns the text and how many were dropped."""
     kept: list[str] = []

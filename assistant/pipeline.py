@@ -20,7 +20,13 @@ from assistant.extract import ExtractionStats, Extractor, HybridExtractor, Lexic
 from assistant.judge import LLMJudge
 from assistant.llm import LLM, load_llm
 from assistant.models import Registry
-from assistant.narrative import NarrativeWriter, fallback_narrative, keep_cited_sentences, narrative_items
+from assistant.narrative import (
+    NarrativeWriter,
+    echoes_input,
+    fallback_narrative,
+    keep_cited_sentences,
+    narrative_items,
+)
 from assistant.passages import split_passages
 from assistant.prompts import Prompt, load_prompt
 from assistant.readers import collect_files, read_reports
@@ -252,7 +258,11 @@ class Assistant:
                 progress("narrative", 0, 1)
             reporters = {r.report_id: r.reporter for r in reports}
             raw = self.narrator.write(child_id, narrative_items(indicators, reporters, self.taxonomy), on_narrative)
-            narrative, dropped = keep_cited_sentences(raw, len(indicators))
+            narrative, dropped = ("", 0) if echoes_input(raw) else keep_cited_sentences(raw, len(indicators))
+            if echoes_input(raw):
+                warnings.append(
+                    "Språkmodellen upprepade underlaget i stället för att sammanfatta; en enkel sammanställning visas"
+                )
             if dropped:
                 warnings.append(f"{dropped} mening(ar) utan giltig källhänvisning togs bort ur sammanfattningen")
             if not narrative:

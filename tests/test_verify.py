@@ -69,3 +69,14 @@ def test_normalise_maps_back_to_original_offsets():
     norm, index = normalise(text)
     assert norm == "a b c"
     assert [text[i] for i in index] == ["A", ",", "b", "!", "C"]
+
+
+def test_a_narrative_that_copies_the_numbered_list_is_recognised():
+    from assistant.narrative import echoes_input, keep_cited_sentences
+
+    copied = 'Barn: D01\nUppgifter:\n[1] 2021-09-14, förskola: Försummelse (bekräftad uppgift). Citat: "x"'
+    prose = "Förskolan beskrev 2021 att Elsa ofta var hungrig [1]. Senare uppgav mamman hot [2][3]."
+    assert echoes_input(copied)
+    assert not echoes_input(prose)
+    assert keep_cited_sentences(prose + " En mening utan källa.", 3) == (prose, 1)
+    assert keep_cited_sentences("Något hände [4].", 3) == ("", 1)
