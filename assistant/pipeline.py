@@ -258,8 +258,9 @@ class Assistant:
                 progress("narrative", 0, 1)
             reporters = {r.report_id: r.reporter for r in reports}
             raw = self.narrator.write(child_id, narrative_items(indicators, reporters, self.taxonomy), on_narrative)
-            narrative, dropped = ("", 0) if echoes_input(raw) else keep_cited_sentences(raw, len(indicators))
-            if echoes_input(raw):
+            echoed = echoes_input(raw)
+            narrative, dropped = ("", 0) if echoed else keep_cited_sentences(raw, len(indicators))
+            if echoed:
                 warnings.append(
                     "Språkmodellen upprepade underlaget i stället för att sammanfatta; en enkel sammanställning visas"
                 )
