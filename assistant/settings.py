@@ -63,7 +63,7 @@ class RetrievalSettings(BaseModel):
 
 class ExtractorSettings(BaseModel):
     mode: Literal["llm", "lexicon", "classifier", "hybrid", "judge"] = Field(
-        "judge", description="which extractor finds indicators; see README 'Extraction'"
+        "lexicon", description="which extractor finds indicators; see README 'Extraction'"
     )
     parts: list[Literal["llm", "lexicon", "classifier"]] = Field(
         default_factory=lambda: ["lexicon", "classifier"],

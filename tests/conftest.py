@@ -49,6 +49,7 @@ def no_network():
 def tiny_settings(home: Path, **overrides) -> Settings:
     settings = Settings(home=home, **overrides)
     settings.llm.model = TINY_MODEL
+    settings.extractor.mode = "judge"  # the tests exercise the model path, not only the default lexicon
     settings.llm.n_ctx = 4096
     settings.llm.max_tokens = 160
     settings.llm.narrative_max_tokens = 64

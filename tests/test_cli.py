@@ -14,6 +14,7 @@ def run(home, *args):
     env = {
         **os.environ,
         "ASSISTANT_LLM__MODEL": TINY_MODEL,
+        "ASSISTANT_EXTRACTOR__MODE": "judge",  # exercise the model path, not only the default lexicon
         "ASSISTANT_LLM__MAX_TOKENS": "160",
         "ASSISTANT_LLM__NARRATIVE_MAX_TOKENS": "48",
     }
