@@ -228,8 +228,6 @@ def run() -> None:
     except UserError as exc:
         _err(f"Fel: {exc}")
         sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
     except (typer.BadParameter, typer.Abort) as exc:
         _err(str(exc))
         sys.exit(2)

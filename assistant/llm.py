@@ -144,9 +144,6 @@ class LlamaCppLLM:
         weights = np.exp(chosen - chosen.max())
         return (weights / weights.sum()).tolist()
 
-    def tokenize(self, text: str) -> list[int]:
-        return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
-
 
 class PrefixStates:
     """KV states of fixed prompt prefixes, in memory and as files, keyed by model, settings and text."""

@@ -52,7 +52,6 @@ CREATE TABLE IF NOT EXISTS analyses (
     result TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -236,20 +235,6 @@ class Store:
                 "INSERT OR REPLACE INTO analyses VALUES (?, ?, ?, ?)",
                 (cache_key, kind, json.dumps(result, ensure_ascii=False), dt.datetime.now(dt.UTC).isoformat()),
             )
-
-    def delete_cached(self, cache_keys: list[str]) -> None:
-        with self.transaction() as db:
-            db.executemany("DELETE FROM analyses WHERE cache_key = ?", [(k,) for k in cache_keys])
-
-    # --- metadata -------------------------------------------------------------
-
-    def get_meta(self, key: str) -> str | None:
-        rows = self._rows("SELECT value FROM meta WHERE key = ?", (key,))
-        return rows[0]["value"] if rows else None
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
 
 def _report(row: sqlite3.Row) -> Report:
