@@ -25,6 +25,8 @@ models_app = typer.Typer(no_args_is_help=True, help="Model registry: list, fetch
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval", help="Evaluation suites: run, compare.")
 app.add_typer(feedback_app, name="feedback", help="Caseworkers' corrections: export as gold data.")
+audit_app = typer.Typer(no_args_is_help=True, help="Audit log: verify the chain, export for a log review.")
+app.add_typer(audit_app, name="audit")
 
 
 class State:
@@ -214,6 +216,43 @@ def models_verify(name: Annotated[str | None, typer.Argument()] = None):
             typer.echo(f"FEL  {model_name}: {exc}")
     if failed:
         raise typer.Exit(2)
+
+
+@audit_app.command("verify")
+def audit_verify():
+    """Check that no audit entry was edited or removed (exit 2 if one was)."""
+    from assistant.audit import AuditLog
+
+    check = AuditLog(_settings().audit_path).verify()
+    if not check.ok:
+        _err(f"FEL  revisionsloggen är inte intakt: {check.problem}")
+        raise typer.Exit(2)
+    typer.echo(f"OK   {check.entries} poster, senaste kontrollsumma {check.head}")
+
+
+@audit_app.command("export")
+def audit_export(
+    child: Annotated[str | None, typer.Option("--child", help="Only entries about this child")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD")] = None,
+):
+    """Print entries as JSON lines for a log review (user, role, action, child, time, outcome)."""
+    from assistant.audit import AuditLog, entry_as_dict
+
+    for value in (start, end):
+        if value:
+            _check_day(value)
+    for entry in AuditLog(_settings().audit_path).entries(child, start, end):
+        typer.echo(json.dumps(entry_as_dict(entry), ensure_ascii=False))
+
+
+def _check_day(value: str) -> None:
+    import datetime as dt
+
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise UserError(f"'{value}' är inget datum (ÅÅÅÅ-MM-DD)") from None
 
 
 @app.command("config")

@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         return self.home / "chroma"
 
+    @property
+    def audit_path(self) -> Path:
+        return self.home / "audit.sqlite3"
+
 
 def _config_file() -> Path:
     explicit = os.environ.get("ASSISTANT_CONFIG")
