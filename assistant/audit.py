@@ -67,6 +67,7 @@ class Action(StrEnum):
     LETTER = "letter"
     ADMIN_CHANGE = "admin_change"
     DELETE_CHILD = "delete_child"
+    AUDIT_REVIEW = "audit_review"
 
 
 class Outcome(StrEnum):

@@ -16,6 +16,7 @@ from assistant.errors import UserError
 from assistant.feedback import feedback_app
 from assistant.schema import Report
 from assistant.settings import disable_telemetry, load_settings
+from assistant.users_cli import children_app, users_app
 from eval.cli import eval_app
 
 disable_telemetry()
@@ -27,10 +28,13 @@ app.add_typer(eval_app, name="eval", help="Evaluation suites: run, compare.")
 app.add_typer(feedback_app, name="feedback", help="Caseworkers' corrections: export as gold data.")
 audit_app = typer.Typer(no_args_is_help=True, help="Audit log: verify the chain, export for a log review.")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
+app.add_typer(children_app, name="children")
 
 
 class State:
     home: Path | None = None
+    user: str | None = None
 
 
 def _settings():
@@ -43,6 +47,14 @@ def _assistant():
     return Assistant(_settings())
 
 
+def _acting():
+    """The access policy and who runs the command (see assistant/access.py)."""
+    from assistant.access import AccessPolicy
+
+    policy = AccessPolicy.for_settings(_settings())
+    return policy, policy.cli_user(State.user)
+
+
 def _err(message: str) -> None:
     typer.echo(message, err=True)
 
@@ -50,15 +62,23 @@ def _err(message: str) -> None:
 @app.callback()
 def main(
     home: Annotated[Path | None, typer.Option(help="Folder for all state (default $ASSISTANT_HOME or ./data)")] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", envvar="ASSISTANT_USER", help="Who runs the command (once users exist)")
+    ] = None,
 ):
-    State.home = home
+    State.home, State.user = home, user
 
 
 @app.command()
 def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders")]):
     """Add reports from .jsonl, .txt/.md (front matter), .docx/.pdf (sidecar .yaml)."""
+    from assistant.access import record_ingest
+
+    policy, user = _acting()
+    policy.require_upload(user, "cli")
     assistant = _assistant()
     results = assistant.ingest(paths, on_file=lambda r: typer.echo(_describe(r), err=bool(r.error)))
+    record_ingest(policy, user, assistant.store, results, via="cli")
     if not results:
         _err("no report files found in the given paths")
         raise typer.Exit(2)
@@ -76,14 +96,6 @@ def _describe(result) -> str:
 
 
 @app.command()
-def children():
-    """List children with report counts and date ranges."""
-    assistant = _assistant()
-    for child in assistant.store.children():
-        typer.echo(f"{child.child_id}\t{child.reports} anmälningar\t{child.first_date} – {child.last_date}")
-
-
-@app.command()
 def summarize(
     child_id: str,
     format: Annotated[str, typer.Option("--format", "-f", help="json or md")] = "md",
@@ -93,18 +105,22 @@ def summarize(
     if format not in ("json", "md"):
         _err("--format must be json or md")
         raise typer.Exit(2)
+    from assistant.audit import Action
     from assistant.pipeline import Assistant
 
+    policy, user = _acting()
+    policy.require(user, child_id, Action.VIEW_SUMMARY, detail=f"cli {format}")
     settings = _settings()
     settings.narrative = narrative
     assistant = Assistant(settings)
     run = assistant.summarize(child_id, progress=_progress_printer())
+    summary = policy.shown_summary(run.summary)
     if format == "json":
-        typer.echo(json.dumps(run.summary.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(summary.model_dump(mode="json"), ensure_ascii=False, indent=2))
     else:
         from assistant.render import to_markdown
 
-        typer.echo(to_markdown(run.summary, assistant.taxonomy))
+        typer.echo(to_markdown(summary, assistant.taxonomy))
     stats = run.stats
     _err(
         f"{stats.passages} passager, {stats.cache_hits} från cache, {stats.model_calls} modellanrop "
@@ -169,9 +185,13 @@ def ui(
     port: Annotated[int | None, typer.Option()] = None,
 ):
     """Start the web interface (bound to 127.0.0.1 unless told otherwise)."""
+    from assistant.access import AccessPolicy
     from ui.app import serve
 
-    serve(_assistant(), host=host, port=port)
+    policy = AccessPolicy.for_settings(_settings())
+    if not policy.users.has_users():
+        raise UserError("inga användare finns: skapa en administratör först med 'assistant users init'")
+    serve(_assistant(), policy, host=host, port=port)
 
 
 @models_app.command("list")
@@ -221,9 +241,12 @@ def models_verify(name: Annotated[str | None, typer.Argument()] = None):
 @audit_app.command("verify")
 def audit_verify():
     """Check that no audit entry was edited or removed (exit 2 if one was)."""
-    from assistant.audit import AuditLog
+    from assistant.audit import Action, AuditLog
 
-    check = AuditLog(_settings().audit_path).verify()
+    policy, user = _acting()
+    policy.require_admin(user, "audit verify")
+    check = AuditLog(_settings().audit_path).verify()  # before logging this review, which moves the head
+    policy.record(user, Action.AUDIT_REVIEW, detail=f"verify {'ok' if check.ok else 'FEL'} {check.entries}")
     if not check.ok:
         _err(f"FEL  revisionsloggen är inte intakt: {check.problem}")
         raise typer.Exit(2)
@@ -237,13 +260,16 @@ def audit_export(
     end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD")] = None,
 ):
     """Print entries as JSON lines for a log review (user, role, action, child, time, outcome)."""
-    from assistant.audit import AuditLog, entry_as_dict
+    from assistant.audit import Action, AuditLog, entry_as_dict
 
     for value in (start, end):
         if value:
             _check_day(value)
+    policy, user = _acting()
+    policy.require_admin(user, "audit export")
     for entry in AuditLog(_settings().audit_path).entries(child, start, end):
         typer.echo(json.dumps(entry_as_dict(entry), ensure_ascii=False))
+    policy.record(user, Action.AUDIT_REVIEW, child or "", detail=f"export {start or ''}..{end or ''}")
 
 
 def _check_day(value: str) -> None:

@@ -95,6 +95,12 @@ class UISettings(BaseModel):
     port: int = 7860
 
 
+class AccessSettings(BaseModel):
+    min_password_chars: int = 12
+    max_failed_logins: int = Field(5, description="failed logins in a row before the account is locked for a while")
+    lockout_minutes: int = 15
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_nested_delimiter="__", extra="ignore")
 
@@ -111,6 +117,7 @@ class Settings(BaseSettings):
     verification: VerificationSettings = VerificationSettings()
     ingest: IngestSettings = IngestSettings()
     ui: UISettings = UISettings()
+    access: AccessSettings = AccessSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -138,6 +145,10 @@ class Settings(BaseSettings):
     @property
     def audit_path(self) -> Path:
         return self.home / "audit.sqlite3"
+
+    @property
+    def access_path(self) -> Path:
+        return self.home / "access.sqlite3"
 
 
 def _config_file() -> Path:
