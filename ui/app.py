@@ -21,6 +21,8 @@ from typing import Any
 
 import gradio as gr
 
+from assistant.access import AccessPolicy, User, record_ingest
+from assistant.audit import Action as Audit
 from assistant.errors import UserError
 from assistant.export import BriefFormat
 from assistant.feedback import Action
@@ -96,21 +98,46 @@ def _number(value: Any) -> int | None:
         return None
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
+REFUSED = "Du har inte behörighet till det ärendet. Försöket har loggats."
+SIGNED_OUT = "Du är inte inloggad längre. Ladda om sidan och logga in igen."
+TAB_IDS = ("cases", "evaluation", "admin")  # which a role sees: assistant.access.ROLE_TABS
+EVALUATION_NOTE = (
+    "Utvärderingen körs på den annoterade korpusen med `assistant eval run` (se eval/README.md). "
+    "Rollen utvärderare ser inga ärenden om inte en administratör har tilldelat ett."
+)
+ADMIN_NOTE = (
+    "Användare, enheter, tilldelningar och skyddade personuppgifter hanteras med `assistant users …` och "
+    "`assistant children …`; revisionsloggen granskas med `assistant audit verify` och `assistant audit export`."
+)
+
+
+def build_app(assistant: Assistant, policy: AccessPolicy) -> gr.Blocks:
+    """Every event asks ``policy`` who is logged in (from Gradio's login) and what they may see."""
     desk = CaseDesk(assistant)
     taxonomy = assistant.taxonomy
+
+    def who(request: gr.Request | None) -> User | None:
+        return policy.current(getattr(request, "username", None))
+
+    def visible(user: User | None) -> set[str]:
+        return set(policy.visible_children(user, [c.child_id for c in assistant.store.children()]))
+
+    def child_choices(user: User | None) -> list[tuple[str, str]]:
+        allowed = visible(user)
+        return [choice for choice in desk.child_choices() if choice[1] in allowed]
+
     category_choices = [(info.label, code.value) for code, info in taxonomy.categories.items()]
     polarity_choices = [(label, polarity.value) for polarity, label in taxonomy.polarity_labels.items()]
 
     # --- rendering helpers (closures over the shared desk, no session data) -----------------
 
     def case_view(summary: Summary, unseen: int = 0) -> str:
-        return case_view_html(desk.review(summary), taxonomy, unseen)
+        return case_view_html(policy.shown_review(desk.review(summary)), taxonomy, unseen)
 
     def indicator_choices(summary: Summary | None) -> list[tuple[str, str]]:
         if summary is None:
             return []
-        reviewed = desk.review(summary)
+        reviewed = policy.shown_review(desk.review(summary))
         return [
             (
                 f"[{item.number}] {item.indicator.label} · {item.indicator.date} · "
@@ -120,22 +147,38 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             for item in reviewed.items
         ]
 
-    def case_list(query: str = "") -> str:
-        return case_list_html(desk.case_rows(), query or "")
+    def case_list(query: str = "", request: gr.Request = None) -> str:
+        allowed = visible(who(request))
+        return case_list_html([row for row in desk.case_rows() if row.child_id in allowed], query or "")
 
     # --- events -----------------------------------------------------------------------------
 
-    def on_load(query: str):
-        return case_list(query), gr.Dropdown(choices=desk.child_choices(), value=None)
+    def on_load(query: str, request: gr.Request):
+        """Show the logged-in user their own tabs and only the children they may see."""
+        user = who(request)
+        tabs = policy.tabs(user)
+        if user is not None:
+            policy.record(user, Audit.VIEW_CASE_LIST, detail="webb")
+        signed_in = f"Inloggad som **{user.label}** · [Logga ut](logout)" if user else SIGNED_OUT
+        return (
+            case_list(query, request),
+            gr.Dropdown(choices=child_choices(user), value=None),
+            signed_in,
+            gr.Tabs(selected=next((t for t in TAB_IDS if t in tabs), None)),
+            *(gr.Tab(visible=tab in tabs) for tab in TAB_IDS),
+        )
 
     def on_case_list_click(evt: gr.EventData):
         child_id = getattr(evt, "child", "")
         return gr.Dropdown(value=child_id) if child_id else gr.skip()
 
-    def open_case(child_id: str | None):
+    def open_case(child_id: str | None, request: gr.Request):
         if not child_id:
             hint = message_html("Välj ett barn i ärendelistan eller i rutan Barn.")
             return hint, None, "", gr.Dropdown(choices=[], value=None), source_placeholder_html()
+        if not policy.check(who(request), child_id, Audit.VIEW_CASE):
+            refused = message_html(REFUSED, "error")
+            return refused, None, refused, gr.Dropdown(choices=[], value=None), source_placeholder_html()
         case = desk.open_case(child_id)
         if case.summary is None:
             status = message_html("Ingen sammanställning finns ännu för barnet. Klicka på Sammanställ.")
@@ -146,6 +189,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 gr.Dropdown(choices=[], value=None),
                 source_placeholder_html(),
             )
+        policy.record(who(request), Audit.VIEW_SUMMARY, child_id, detail="sparad")
         status = message_html(
             "Visar den senast sparade sammanställningen."
             + (" Nya anmälningar har kommit: klicka på Sammanställ." if case.unseen else ""),
@@ -159,11 +203,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             source_placeholder_html(),
         )
 
-    def summarize(child_id: str | None, query: str, progress=gr.Progress()) -> Iterator[tuple]:  # noqa: B008 - Gradio injects progress
+    def summarize(child_id: str | None, query: str, request: gr.Request, progress=gr.Progress()) -> Iterator[tuple]:  # noqa: B008 - Gradio injects progress
         """Run the pipeline in a thread and stream frames: a progress bar, then the narrative as it is written."""
         skip = gr.skip()
         if not child_id:
             yield message_html("Välj ett barn i listan först.", "error"), skip, skip, skip, skip, skip
+            return
+        if not policy.check(who(request), child_id, Audit.VIEW_SUMMARY, detail="ny"):
+            yield message_html(REFUSED, "error"), None, message_html(REFUSED, "error"), skip, skip, skip
             return
         if not assistant.store.has_child(child_id):
             yield message_html(f"Inga anmälningar finns för barn {child_id}.", "error"), skip, skip, skip, skip, skip
@@ -229,29 +276,39 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             summary,
             done,
             gr.Dropdown(choices=indicator_choices(summary), value=None),
-            case_list(query),
+            case_list(query, request),
             source_placeholder_html(),
         )
 
-    def on_case_view_click(summary: Summary | None, child_id: str | None, user: str, query: str, evt: gr.EventData):
+    def on_case_view_click(
+        summary: Summary | None, child_id: str | None, query: str, evt: gr.EventData, request: gr.Request
+    ):
         """A citation opens its source; a report dot opens the report; review buttons store a verdict."""
         skip = gr.skip()
+        user = who(request)
         cite, report_id = _number(getattr(evt, "cite", "")), getattr(evt, "report", "")
         review, number = getattr(evt, "review", ""), _number(getattr(evt, "number", ""))
+        owner = summary.child_id if summary is not None else child_id
         if cite and summary is not None:
+            if not policy.check(user, summary.child_id, Audit.OPEN_CITATION, detail=f"uppgift {cite}"):
+                return message_html(REFUSED, "error"), skip, skip, skip, skip, skip
             return show_citation(summary, cite), skip, skip, skip, skip, skip
         if report_id:
-            owner = summary.child_id if summary is not None else child_id
+            if not policy.check(user, owner or "", Audit.VIEW_REPORT, detail=report_id[:64]):
+                return message_html(REFUSED, "error"), skip, skip, skip, skip, skip
             report = desk.report_of(owner or "", report_id)
             if report is None:
                 return message_html("Anmälan hittades inte.", "error"), skip, skip, skip, skip, skip
-            cited = [(n, i.citations[0]) for n, i in enumerate(summary.indicators, start=1)] if summary else []
-            return report_view_html(report, cited), skip, skip, skip, skip, skip
+            shown = policy.shown_summary(summary) if summary else None
+            cited = [(n, i.citations[0]) for n, i in enumerate(shown.indicators, start=1)] if shown else []
+            return report_view_html(policy.shown_report(report), cited), skip, skip, skip, skip, skip
         if review == "edit" and number and summary is not None:
             return skip, skip, skip, gr.Dropdown(value=str(number)), gr.Accordion(open=True), skip
         if review in (Action.confirm, Action.reject) and number and summary is not None:
+            if not policy.check(user, summary.child_id, Audit.CORRECTION, detail=f"{review} uppgift {number}"):
+                return skip, skip, message_html(REFUSED, "error"), skip, skip, skip
             try:
-                desk.correct(summary, number, review, user)
+                desk.correct(summary, number, review, user.username)
             except (UserError, IndexError) as exc:
                 return skip, skip, message_html(str(exc), "error"), skip, skip, skip
             word = "bekräftad" if review == Action.confirm else "avvisad"
@@ -261,7 +318,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 message_html(f"Uppgift [{number}] är {word} och sparad med ditt namn.", "ok"),
                 skip,
                 skip,
-                case_list(query),
+                case_list(query, request),
             )
         return skip, skip, skip, skip, skip, skip
 
@@ -274,19 +331,20 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         report = desk.report_of(summary.child_id, citation.report_id)
         if report is None:
             return message_html(f"Anmälan {citation.report_id} finns inte längre.", "error")
-        passage = desk.passage_of(citation.report_id, citation.passage_id)
+        passage = policy.shown_passage(desk.passage_of(citation.report_id, citation.passage_id))
         label = f"{indicator.label} · {taxonomy.polarity_label(indicator.polarity)}"
-        return source_view_html(report, citation, number, passage, taxonomy, label)
+        shown_citation = policy.shown_summary(summary).indicators[number - 1].citations[0]
+        return source_view_html(policy.shown_report(report), shown_citation, number, passage, taxonomy, label)
 
     def save_correction(
         summary: Summary | None,
-        user: str,
         picked: str | None,
         action: str | None,
         new_category: str | None,
         new_polarity: str | None,
         note: str,
         query: str,
+        request: gr.Request,
     ):
         skip = gr.skip()
         if summary is None:
@@ -294,37 +352,49 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         number = _number(picked)
         if number is None or not action:
             return skip, message_html("Välj en uppgift och en åtgärd.", "error"), skip
+        user = who(request)
+        if not policy.check(user, summary.child_id, Audit.CORRECTION, detail=f"{action} uppgift {number}"):
+            return skip, message_html(REFUSED, "error"), skip
         try:
-            desk.correct(summary, number, action, user, new_category, new_polarity, note)
+            desk.correct(summary, number, action, user.username, new_category, new_polarity, note)
         except (UserError, IndexError) as exc:
             return skip, message_html(str(exc), "error"), skip
         return (
             case_view(summary, desk.open_case(summary.child_id).unseen),
             message_html(f"Rättelsen av uppgift [{number}] är sparad.", "ok"),
-            case_list(query),
+            case_list(query, request),
         )
 
-    def export(summary: Summary | None, fmt: BriefFormat):
+    def export(summary: Summary | None, fmt: BriefFormat, request: gr.Request | None):
         if summary is None:
             return gr.File(value=None, visible=False), message_html(
                 "Öppna eller gör en sammanställning först.", "error"
             )
-        path = desk.export(summary, fmt)
+        if not policy.check(who(request), summary.child_id, Audit.EXPORT, detail=fmt):
+            return gr.File(value=None, visible=False), message_html(REFUSED, "error")
+        path = desk.export(summary, fmt, shown=policy.shown_review)
         return gr.File(value=str(path), visible=True), message_html(f"Mötesunderlaget är klart: {path.name}", "ok")
 
     def exporter(fmt: BriefFormat):
-        def run(summary: Summary | None):
-            return export(summary, fmt)
+        def run(summary: Summary | None, request: gr.Request):
+            return export(summary, fmt, request)
 
         return run
 
-    def upload(files: list[str] | None, query: str, child_id: str | None):
-        outcomes = desk.ingest_uploads(list(files or []))
+    def upload(files: list[str] | None, query: str, child_id: str | None, request: gr.Request):
+        user = who(request)
+        try:
+            policy.require_upload(user, "webb")
+        except UserError as exc:
+            return message_html(str(exc), "error"), gr.File(value=None), gr.skip(), gr.skip()
+        outcomes = desk.ingest_uploads(
+            list(files or []), after=lambda results: record_ingest(policy, user, assistant.store, results, "webb")
+        )
         return (
             upload_results_html(outcomes),
             gr.File(value=None),
-            case_list(query),
-            gr.Dropdown(choices=desk.child_choices(), value=child_id),  # without a value Gradio picks the first
+            case_list(query, request),
+            gr.Dropdown(choices=child_choices(user), value=child_id),  # without a value Gradio picks the first
         )
 
     # --- layout -------------------------------------------------------------------------------
@@ -333,67 +403,84 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         summary_state = gr.State(None)
         gr.Markdown(f"# {TITLE}")
         gr.HTML(notice_html(), elem_id="notice", js_on_load=None)
-        user = gr.Textbox(
-            label="Ditt namn (sparas med dina rättelser)",
-            elem_id="user-name",
-            max_lines=1,
-            placeholder="Förnamn Efternamn",
-        )
-        with gr.Accordion("Ärenden", open=True, elem_id="cases"):
-            search = gr.Textbox(label="Sök ärende (id)", elem_id="search", max_lines=1, placeholder="t.ex. D01")
-            cases = gr.HTML(elem_id="case-list", js_on_load=CLICK_JS)
-        with gr.Accordion("Lägg till anmälningar", open=False, elem_id="upload-section"):
-            gr.Markdown(
-                "Filer: `.jsonl` (en anmälan per rad), `.txt`/`.md` med metadata överst, "
-                "`.docx`/`.pdf` tillsammans med en sidofil `.yaml` med samma namn. "
-                "En fil som inte går att läsa rapporteras; de andra läses in ändå."
-            )
-            files = gr.File(
-                label="Filer", file_count="multiple", file_types=UPLOAD_TYPES, elem_id="upload-files", type="filepath"
-            )
-            add = gr.Button("Lägg till anmälningar", elem_id="upload-button")
-            upload_result = gr.HTML(elem_id="upload-result", js_on_load=None)
-        with gr.Row(equal_height=True):
-            child = gr.Dropdown(choices=desk.child_choices(), value=None, label="Barn", elem_id="child-select", scale=3)
-            run = gr.Button("Sammanställ", variant="primary", elem_id="summarize", scale=1)
-        status = gr.HTML(elem_id="status", js_on_load=None, min_height=40)
-        with gr.Row():
-            with gr.Column(scale=3):
-                view = gr.HTML(elem_id="summary", js_on_load=CLICK_JS)
-            with gr.Column(scale=2):
-                gr.Markdown("### Källa")
-                source = gr.HTML(source_placeholder_html(), elem_id="source-view", js_on_load=SOURCE_JS, max_height=640)
-                feedback_message = gr.HTML(elem_id="feedback-message", js_on_load=None)
-                with gr.Accordion("Rätta en uppgift", open=False, elem_id="correct") as correct_box:
-                    picked = gr.Dropdown(label="Uppgift", choices=[], value=None, elem_id="correct-item")
-                    action = gr.Radio(
-                        choices=[
-                            ("Bekräfta", Action.confirm.value),
-                            ("Avvisa", Action.reject.value),
-                            ("Ändra kategori eller polaritet", Action.change.value),
-                        ],
-                        label="Åtgärd",
-                        elem_id="correct-action",
+        signed_in = gr.Markdown(elem_id="signed-in")
+        with gr.Tabs(elem_id="tabs") as tabs:
+            with gr.Tab("Ärenden", id="cases", elem_id="tab-cases", visible=False) as cases_tab:
+                with gr.Accordion("Ärenden", open=True, elem_id="cases"):
+                    search = gr.Textbox(label="Sök ärende (id)", elem_id="search", max_lines=1, placeholder="t.ex. D01")
+                    cases = gr.HTML(elem_id="case-list", js_on_load=CLICK_JS)
+                with gr.Accordion("Lägg till anmälningar", open=False, elem_id="upload-section"):
+                    gr.Markdown(
+                        "Filer: `.jsonl` (en anmälan per rad), `.txt`/`.md` med metadata överst, "
+                        "`.docx`/`.pdf` tillsammans med en sidofil `.yaml` med samma namn. "
+                        "En fil som inte går att läsa rapporteras; de andra läses in ändå."
                     )
-                    new_category = gr.Dropdown(
-                        label="Ny kategori", choices=category_choices, value=None, elem_id="correct-category"
+                    files = gr.File(
+                        label="Filer",
+                        file_count="multiple",
+                        file_types=UPLOAD_TYPES,
+                        elem_id="upload-files",
+                        type="filepath",
                     )
-                    new_polarity = gr.Dropdown(
-                        label="Ny polaritet", choices=polarity_choices, value=None, elem_id="correct-polarity"
+                    add = gr.Button("Lägg till anmälningar", elem_id="upload-button")
+                    upload_result = gr.HTML(elem_id="upload-result", js_on_load=None)
+                with gr.Row(equal_height=True):
+                    child = gr.Dropdown(
+                        choices=desk.child_choices(), value=None, label="Barn", elem_id="child-select", scale=3
                     )
-                    note = gr.Textbox(label="Kommentar (valfri)", max_lines=3, elem_id="correct-note")
-                    save = gr.Button("Spara rättelse", elem_id="correct-save")
-                gr.Markdown("### Mötesunderlag")
+                    run = gr.Button("Sammanställ", variant="primary", elem_id="summarize", scale=1)
+                status = gr.HTML(elem_id="status", js_on_load=None, min_height=40)
                 with gr.Row():
-                    pdf = gr.Button("PDF", size="sm", elem_id="export-pdf")
-                    docx = gr.Button("Word (DOCX)", size="sm", elem_id="export-docx")
-                    markdown = gr.Button("Markdown", size="sm", elem_id="export-md")
-                export_file = gr.File(
-                    label="Hämta mötesunderlaget", elem_id="export-file", interactive=False, visible=False, height=80
-                )
-                export_message = gr.HTML(elem_id="export-message", js_on_load=None)
+                    with gr.Column(scale=3):
+                        view = gr.HTML(elem_id="summary", js_on_load=CLICK_JS)
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Källa")
+                        source = gr.HTML(
+                            source_placeholder_html(), elem_id="source-view", js_on_load=SOURCE_JS, max_height=640
+                        )
+                        feedback_message = gr.HTML(elem_id="feedback-message", js_on_load=None)
+                        with gr.Accordion("Rätta en uppgift", open=False, elem_id="correct") as correct_box:
+                            picked = gr.Dropdown(label="Uppgift", choices=[], value=None, elem_id="correct-item")
+                            action = gr.Radio(
+                                choices=[
+                                    ("Bekräfta", Action.confirm.value),
+                                    ("Avvisa", Action.reject.value),
+                                    ("Ändra kategori eller polaritet", Action.change.value),
+                                ],
+                                label="Åtgärd",
+                                elem_id="correct-action",
+                            )
+                            new_category = gr.Dropdown(
+                                label="Ny kategori", choices=category_choices, value=None, elem_id="correct-category"
+                            )
+                            new_polarity = gr.Dropdown(
+                                label="Ny polaritet", choices=polarity_choices, value=None, elem_id="correct-polarity"
+                            )
+                            note = gr.Textbox(label="Kommentar (valfri)", max_lines=3, elem_id="correct-note")
+                            save = gr.Button("Spara rättelse", elem_id="correct-save")
+                        gr.Markdown("### Mötesunderlag")
+                        with gr.Row():
+                            pdf = gr.Button("PDF", size="sm", elem_id="export-pdf")
+                            docx = gr.Button("Word (DOCX)", size="sm", elem_id="export-docx")
+                            markdown = gr.Button("Markdown", size="sm", elem_id="export-md")
+                        export_file = gr.File(
+                            label="Hämta mötesunderlaget",
+                            elem_id="export-file",
+                            interactive=False,
+                            visible=False,
+                            height=80,
+                        )
+                        export_message = gr.HTML(elem_id="export-message", js_on_load=None)
+            with gr.Tab("Utvärdering", id="evaluation", elem_id="tab-evaluation", visible=False) as evaluation_tab:
+                gr.Markdown(EVALUATION_NOTE)
+            with gr.Tab("Administration", id="admin", elem_id="tab-admin", visible=False) as admin_tab:
+                gr.Markdown(ADMIN_NOTE)
 
-        app.load(on_load, inputs=search, outputs=[cases, child])
+        app.load(
+            on_load,
+            inputs=search,
+            outputs=[cases, child, signed_in, tabs, cases_tab, evaluation_tab, admin_tab],
+        )
         search.input(case_list, inputs=search, outputs=cases, show_progress="hidden")
         cases.click(on_case_list_click, outputs=child)
         child.change(open_case, inputs=child, outputs=[view, summary_state, status, picked, source])
@@ -416,13 +503,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         )
         view.click(
             on_case_view_click,
-            inputs=[summary_state, child, user, search],
+            inputs=[summary_state, child, search],
             outputs=[source, view, feedback_message, picked, correct_box, cases],
             show_progress="hidden",
         )
         save.click(
             save_correction,
-            inputs=[summary_state, user, picked, action, new_category, new_polarity, note, search],
+            inputs=[summary_state, picked, action, new_category, new_polarity, note, search],
             outputs=[view, feedback_message, cases],
         )
         for button, fmt in ((pdf, "pdf"), (docx, "docx"), (markdown, "md")):
@@ -441,10 +528,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     return app
 
 
-def serve(assistant: Assistant, host: str | None = None, port: int | None = None) -> None:
-    """Serve on 127.0.0.1 unless told otherwise; light events run four at a time, model-bound ones one."""
-    app = build_app(assistant)
+def serve(assistant: Assistant, policy: AccessPolicy, host: str | None = None, port: int | None = None) -> None:
+    """Serve on 127.0.0.1 unless told otherwise, behind Gradio's login checked against the users store;
+    light events run four at a time, model-bound ones one."""
+    app = build_app(assistant, policy)
     app.queue(default_concurrency_limit=4, max_size=64).launch(
+        auth=policy.login,
+        auth_message="Logga in med ditt användarnamn och lösenord. Varje inloggning och visat ärende loggas.",
         server_name=host or assistant.settings.ui.host,
         server_port=port or assistant.settings.ui.port,
         share=False,

@@ -11,6 +11,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,12 +169,19 @@ class CaseDesk:
 
     # --- export --------------------------------------------------------------------------
 
-    def export(self, summary: Summary, fmt: BriefFormat) -> Path:
+    def export(
+        self,
+        summary: Summary,
+        fmt: BriefFormat,
+        shown: Callable[[ReviewedSummary], ReviewedSummary] | None = None,
+    ) -> Path:
         """Write a brief into a folder of its own (two sessions may export the same child at once);
-        briefs older than an hour are removed, since Gradio has served its own copy by then."""
+        briefs older than an hour are removed, since Gradio has served its own copy by then.
+        ``shown`` masks what the reader may not see (protected personal data)."""
         self._prune_exports()
         out_dir = Path(tempfile.mkdtemp(dir=self.export_root))
-        return write_brief(self.review(summary), self.taxonomy, fmt, out_dir)
+        reviewed = self.review(summary)
+        return write_brief(shown(reviewed) if shown else reviewed, self.taxonomy, fmt, out_dir)
 
     def _prune_exports(self) -> None:
         cutoff = time.time() - EXPORT_TTL_S
@@ -183,8 +191,11 @@ class CaseDesk:
 
     # --- upload ----------------------------------------------------------------------------
 
-    def ingest_uploads(self, uploaded: list[str]) -> list[UploadOutcome]:
-        """Ingest uploaded files by their own names, with sidecars beside their documents.
+    def ingest_uploads(
+        self, uploaded: list[str], after: Callable[[list[FileResult]], None] | None = None
+    ) -> list[UploadOutcome]:
+        """Ingest uploaded files by their own names, with sidecars beside their documents;
+        ``after`` gets the pipeline's results (the audit log and unit of new children).
 
         Gradio keeps each upload in its own folder; a .docx or .pdf finds its
         sidecar .yaml only in the same folder, so all are copied into one.
@@ -194,7 +205,10 @@ class CaseDesk:
             documents = [p for p in staged if p.suffix.lower() in REPORT_SUFFIXES]
             sidecars = [p for p in staged if p.suffix.lower() in SIDECAR_SUFFIXES]
             others = [p for p in staged if p not in documents and p not in sidecars]
-            outcomes = [self._outcome(r, Path(folder)) for r in self.assistant.ingest(documents)] if documents else []
+            results = self.assistant.ingest(documents) if documents else []
+            if after is not None:
+                after(results)
+            outcomes = [self._outcome(r, Path(folder)) for r in results]
         stems = {p.stem for p in documents}
         outcomes += [
             UploadOutcome(
