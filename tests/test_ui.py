@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from docx import Document
@@ -36,7 +37,9 @@ from tests.test_ui_fixtures import DEMO_REPORTS, T1_FINDINGS, KnownFinding, demo
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 SUMMARY_TIMEOUT_MS = 240_000
-USER = "Test Testsson"
+USER = "test.testsson"  # a caseworker of unit "nord", which holds T1, T2 and D01; D02 is another unit's
+PASSWORD = "ett långt testlösenord"
+ADMIN, ADMIN_PASSWORD = "test.admin", "administratörens lösenord"
 
 
 def free_port() -> int:
@@ -88,6 +91,7 @@ def seed_extraction_cache(assistant, child_id: str, known: list[KnownFinding]) -
 class RunningApp:
     url: str
     expected: dict  # child id -> the Summary the seeded cache yields (made without the narrative)
+    home: Path
 
 
 @pytest.fixture(scope="module")
@@ -107,6 +111,14 @@ def app(tmp_path_factory, tiny_llm):
     subprocess.run(
         [*cli, "ingest", str(FIXTURES / "reports.jsonl"), str(DEMO_REPORTS)], env=env, check=True, capture_output=True
     )
+    admin = [*cli, "--user", ADMIN]
+    for command, password in (
+        ([*cli, "users", "add", ADMIN, "--role", "admin", "--password-stdin"], ADMIN_PASSWORD),
+        ([*admin, "users", "add", USER, "--role", "caseworker", "--unit", "nord", "--password-stdin"], PASSWORD),
+    ):
+        subprocess.run(command, env=env, check=True, capture_output=True, input=password + "\n", text=True)
+    for child_id, unit in (("T1", "nord"), ("T2", "nord"), ("D01", "nord"), ("D02", "syd")):
+        subprocess.run([*admin, "children", "set-unit", child_id, unit], env=env, check=True, capture_output=True)
 
     settings = tiny_settings(home)
     settings.extractor.mode = "llm"
@@ -126,7 +138,7 @@ def app(tmp_path_factory, tiny_llm):
     )
     try:
         wait_for_port(port, process)
-        yield RunningApp(f"http://127.0.0.1:{port}/", expected)
+        yield RunningApp(f"http://127.0.0.1:{port}/", expected, home)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -160,6 +172,16 @@ def page(browser):
     context.close()
 
 
+def login(page, url: str, user: str = USER, password: str = PASSWORD) -> None:
+    """Through the real login form Gradio shows before the app."""
+    page.goto(url)
+    page.get_by_label("Användarnamn").fill(user)
+    page.get_by_label("Lösenord").fill(password)
+    page.get_by_role("button", name="Logga in").click()
+    page.get_by_text("Beslutsstöd, inte beslut.").first.wait_for()
+    page.get_by_text(f"Inloggad som {user}").wait_for()
+
+
 def pick_child(page, option: str) -> None:
     page.get_by_label("Barn").click()
     page.get_by_role("option", name=option).click()
@@ -174,8 +196,7 @@ def summarize(page, child_id: str) -> None:
 
 
 def test_pick_child_and_see_cited_summary(app_url, page, tmp_path):
-    page.goto(app_url)
-    page.get_by_text("Beslutsstöd, inte beslut.").first.wait_for()
+    login(page, app_url)
     pick_child(page, "T1 (2 anmälningar")
     summarize(page, "T1")
     summary = page.locator("#summary")
@@ -187,7 +208,7 @@ def test_pick_child_and_see_cited_summary(app_url, page, tmp_path):
 def test_demo_child_citation_rejection_and_pdf(app, page, tmp_path):
     """Demo child D01 from the case list: summary, a cited source, a rejected indicator, a PDF with the quotes."""
     expected = app.expected["D01"]
-    page.goto(app.url)
+    login(page, app.url)
     page.locator("#search textarea, #search input").first.fill("D01")
     page.locator("#case-list").get_by_role("button", name="Öppna ärende D01").click()
     summary = page.locator("#summary")
@@ -208,7 +229,6 @@ def test_demo_child_citation_rejection_and_pdf(app, page, tmp_path):
     assert "D01-R4" in source and "2024-02-08" in source and "polis" in source
     assert "Polispatrull anlände" in source  # the report around the quote is shown too
 
-    page.locator("#user-name textarea, #user-name input").first.fill(USER)
     summary.locator("#item-1").get_by_role("button", name="Avvisa").click()
     summary.locator("#item-1.status-reject del").wait_for()
     assert f"Avvisad av {USER}" in summary.locator("#item-1").inner_text()
@@ -253,7 +273,7 @@ def test_upload_good_and_bad_files(app_url, page, tmp_path):
     bad = tmp_path / "utan-metadata.txt"
     bad.write_text("Bara text utan metadata.\n", encoding="utf-8")
 
-    page.goto(app_url)
+    login(page, app_url)
     page.get_by_text("Lägg till anmälningar").first.click()
     uploads = [good_md, good_jsonl, tmp_path / "brev-skola.docx", tmp_path / "brev-skola.yaml", bad]
     page.locator("#upload-files input[type=file]").set_input_files([str(p) for p in uploads])
@@ -276,8 +296,7 @@ def test_three_sessions_wait_in_queue(app_url, browser):
     try:
         pages = [context.new_page() for context in contexts]
         for page in pages:
-            page.goto(app_url)
-            page.get_by_text("Beslutsstöd, inte beslut.").first.wait_for()
+            login(page, app_url)
         pick_child(pages[0], "T2 (1 anmälan,")
         for page in pages[1:]:
             pick_child(page, "T1 (2 anmälningar")
@@ -289,3 +308,86 @@ def test_three_sessions_wait_in_queue(app_url, browser):
     finally:
         for context in contexts:
             context.close()
+
+
+DISTINCTIVE = "tryckt upp henne mot hallväggen med handen runt halsen"  # D01-R4's own words
+
+
+def test_case_list_and_tabs_follow_the_role(app_url, page):
+    """A caseworker of unit nord sees nord's children only, and the cases tab, not the admin or evaluation tabs."""
+    login(page, app_url)
+    listing = page.locator("#case-list")
+    listing.get_by_role("button", name="Öppna ärende D01").wait_for()
+    text = listing.inner_text()
+    assert "T1" in text and "T2" in text
+    assert "D02" not in text and "D03" not in text  # another unit's, and children without a unit
+    page.get_by_label("Barn").click()
+    options = " ".join(page.get_by_role("option").all_inner_texts())
+    assert "D01" in options and "D02" not in options
+    assert not page.get_by_role("tab", name="Administration").is_visible()
+    assert not page.get_by_role("tab", name="Utvärdering").is_visible()
+
+
+def test_session_is_logged_for_its_user_and_child_without_report_text(app, page):
+    """View D01's case and summary, open a citation and export: each is in the audit log under the logged-in
+    user and child D01, the chain verifies, and no file of the log holds a sentence of the reports."""
+    from assistant.audit import AuditLog
+
+    log = AuditLog(app.home / "audit.sqlite3")
+    before = len(log.entries())
+    login(page, app.url)
+    pick_child(page, "D01 (5 anmälningar")
+    summarize(page, "D01")
+    page.locator("#summary").get_by_role("button", name="Visa källan till uppgift 1").click()
+    page.locator("#source-view mark.cited").wait_for()
+    page.locator("#export-md").click()
+    page.locator("#export-file a").first.wait_for()
+
+    new = log.entries()[before:]
+    mine = {(e.action, e.child_id, e.outcome) for e in new if e.user == USER and e.role == "caseworker"}
+    assert ("login", "", "ok") in mine
+    for action in ("view_case", "view_summary", "open_citation", "export"):
+        assert (action, "D01", "ok") in mine, action
+    assert not [e for e in new if e.outcome != "ok"]
+    check = log.verify()
+    assert check.ok, check.problem
+    for path in app.home.glob("audit*"):
+        assert DISTINCTIVE.encode() not in path.read_bytes(), path
+        assert b"Polispatrull" not in path.read_bytes(), path
+
+
+def test_crafted_click_on_another_units_child_is_refused_and_logged(app, page):
+    """The case list's click carries the child id from the browser: a forged one (D02, unit syd) is refused,
+    nothing of D02 is shown, and the attempt is logged as denied."""
+    from assistant.audit import AuditLog
+
+    login(page, app.url)
+    page.locator("#case-list").get_by_role("button", name="Öppna ärende D01").wait_for()
+    page.locator("#case-list").evaluate(
+        "el => { const b = document.createElement('button'); b.dataset.child = 'D02'; b.id = 'forged';"
+        " b.textContent = 'D02'; el.querySelector('table, div').appendChild(b); }"
+    )
+    page.locator("#forged").click()
+    page.locator("#status").get_by_text("Du har inte behörighet").wait_for()
+    assert "D02" not in page.locator("#summary").inner_text()
+    denied = [e for e in AuditLog(app.home / "audit.sqlite3").entries("D02") if e.user == USER]
+    assert denied and denied[-1].action == "view_case" and denied[-1].outcome == "denied"
+
+
+def test_wrong_password_is_refused_and_logged_without_the_password(app, page):
+    from assistant.audit import AuditLog
+
+    wrong = "helt-fel-lösenord-4711"
+    log = AuditLog(app.home / "audit.sqlite3")
+    page.goto(app.url)
+    page.get_by_label("Användarnamn").fill(USER)
+    page.get_by_label("Lösenord").fill(wrong)
+    page.get_by_role("button", name="Logga in").click()
+    deadline = time.monotonic() + 30
+    while not (failed := [e for e in log.entries() if e.action == "login_failed"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert failed and failed[-1].user == USER and failed[-1].outcome == "failed"
+    assert page.get_by_label("Lösenord").is_visible()  # still on the login form
+    assert not page.get_by_text("Beslutsstöd, inte beslut.").count()
+    for path in app.home.glob("audit*"):
+        assert wrong.encode() not in path.read_bytes()

@@ -23,6 +23,7 @@ import gradio as gr
 
 from assistant.access import AccessPolicy, User, record_ingest
 from assistant.audit import Action as Audit
+from assistant.audit import Outcome
 from assistant.errors import UserError
 from assistant.export import BriefFormat
 from assistant.feedback import Action
@@ -168,9 +169,16 @@ def build_app(assistant: Assistant, policy: AccessPolicy) -> gr.Blocks:
             *(gr.Tab(visible=tab in tabs) for tab in TAB_IDS),
         )
 
-    def on_case_list_click(evt: gr.EventData):
-        child_id = getattr(evt, "child", "")
-        return gr.Dropdown(value=child_id) if child_id else gr.skip()
+    def on_case_list_click(evt: gr.EventData, request: gr.Request):
+        """The clicked id comes from the browser, so it is checked (a crafted id is refused and logged)."""
+        child_id = str(getattr(evt, "child", ""))[:64]
+        if not child_id:
+            return gr.skip(), gr.skip()
+        user = who(request)
+        if not policy.can_view(user, child_id):
+            policy.record(user, Audit.VIEW_CASE, child_id, Outcome.DENIED, detail="ärendelistan")
+            return gr.skip(), message_html(REFUSED, "error")
+        return gr.Dropdown(value=child_id), gr.skip()
 
     def open_case(child_id: str | None, request: gr.Request):
         if not child_id:
@@ -482,7 +490,7 @@ def build_app(assistant: Assistant, policy: AccessPolicy) -> gr.Blocks:
             outputs=[cases, child, signed_in, tabs, cases_tab, evaluation_tab, admin_tab],
         )
         search.input(case_list, inputs=search, outputs=cases, show_progress="hidden")
-        cases.click(on_case_list_click, outputs=child)
+        cases.click(on_case_list_click, outputs=[child, status])
         child.change(open_case, inputs=child, outputs=[view, summary_state, status, picked, source])
         run.click(
             lambda: message_html(
