@@ -45,7 +45,8 @@ browser:
 	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 run: model fonts
-	$(ASSISTANT) --home $(HOME_DIR) ingest data/demo
+	test -f $(HOME_DIR)/access.sqlite3 || $(ASSISTANT) --home $(HOME_DIR) ingest data/demo  # first run, before any user
+	$(ASSISTANT) --home $(HOME_DIR) users init
 	$(ASSISTANT) --home $(HOME_DIR) ui
 
 test: test-model browser fonts

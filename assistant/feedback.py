@@ -19,7 +19,8 @@ import hashlib
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -389,15 +390,17 @@ class FeedbackExport:
     items: int
     rejected: int
     skipped: list[str]  # report ids no longer in the store, or quotes no longer in their text
+    children: list[str] = field(default_factory=list)  # whose reports were written
 
 
-def export_feedback(home: Path, out_path: Path) -> FeedbackExport:
+def export_feedback(home: Path, out_path: Path, include: Callable[[str], bool] | None = None) -> FeedbackExport:
     """Write the caseworkers' verdicts as gold JSONL (shared/TAXONOMY.md), one line per reviewed report.
 
     ``gold`` holds the confirmed and changed indicators with the human's
     category and polarity; rejected ones go to ``rejected`` (a key the gold
     reader ignores) as known false alarms. Only reviewed indicators appear,
     so a line is partial gold: good for measuring precision, not recall.
+    ``include`` says which children's reports may be written (the reader's access).
     """
     feedback_path = home / FEEDBACK_DB
     verdicts = FeedbackStore(home).latest() if feedback_path.exists() else {}
@@ -413,6 +416,8 @@ def export_feedback(home: Path, out_path: Path) -> FeedbackExport:
             report = store.report(report_id)
             if report is None:
                 skipped.append(report_id)
+                continue
+            if include is not None and not include(report.child_id):
                 continue
             gold, false_alarms = [], []
             for correction in sorted(by_report[report_id], key=lambda c: (c.start or 0, c.indicator_key)):
@@ -453,7 +458,8 @@ def export_feedback(home: Path, out_path: Path) -> FeedbackExport:
         store.close()
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return FeedbackExport(len(lines), items, rejected, skipped)
+    children = sorted({json.loads(line)["child_id"] for line in lines})
+    return FeedbackExport(len(lines), items, rejected, skipped, children)
 
 
 def _db_path(home: Path) -> Path:
@@ -487,8 +493,16 @@ def export_command(
     home: Annotated[Path | None, typer.Option("--home", help="Home folder (default: the main --home)")] = None,
 ) -> None:
     """Export confirmed, changed and rejected indicators as gold JSONL."""
+    from assistant.access import AccessPolicy
+    from assistant.audit import Action as Audit
+    from assistant.settings import load_settings
+
     home = home or ctx.find_root().params.get("home") or _default_home()
-    result = export_feedback(Path(home), out)
+    policy = AccessPolicy.for_settings(load_settings(home=Path(home)))
+    user = policy.cli_user(ctx.find_root().params.get("user"))
+    result = export_feedback(Path(home), out, include=lambda child_id: policy.can_view(user, child_id))
+    for child_id in result.children:
+        policy.record(user, Audit.EXPORT, child_id, detail="feedback jsonl")
     typer.echo(
         f"{result.reports} anmälningar, {result.items} bekräftade/ändrade och {result.rejected} avvisade "
         f"uppgifter skrevs till {out}"
