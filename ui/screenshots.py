@@ -1,7 +1,7 @@
 """Take the README screenshots (docs/case-view.png, docs/source-view.png) from a running app.
 
     .venv/bin/assistant --home data ui &                   # the app with the demo reports
-    .venv/bin/python -m ui.screenshots --child D01 --out docs
+    .venv/bin/python -m ui.screenshots --user NAME --child D01 --out docs   # asks for NAME's password
 
 Drives Debian's chromium with Playwright, as the browser test does: opens the
 child from the case list, makes (or reuses) its summary, then opens one
@@ -11,13 +11,16 @@ citation (``--cite N``). Playwright is a development dependency, so it is import
 from __future__ import annotations
 
 import argparse
+import getpass
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
-def take(url: str, child_id: str, out: Path, cite: int = 1, timeout_s: float = 1800) -> list[Path]:
+def take(
+    url: str, child_id: str, out: Path, user: str, password: str, cite: int = 1, timeout_s: float = 1800
+) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     out.mkdir(parents=True, exist_ok=True)
@@ -26,6 +29,9 @@ def take(url: str, child_id: str, out: Path, cite: int = 1, timeout_s: float = 1
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_context(locale="sv-SE", viewport={"width": 1440, "height": 1100}).new_page()
         page.goto(url)
+        page.get_by_label("Användarnamn").fill(user)
+        page.get_by_label("Lösenord").fill(password)
+        page.get_by_role("button", name="Logga in").click()
         page.get_by_text("Beslutsstöd, inte beslut.").first.wait_for()
         page.locator("#case-list").get_by_role("button", name=f"Öppna ärende {child_id}").click()
         summary = page.locator("#summary")
@@ -48,11 +54,13 @@ def take(url: str, child_id: str, out: Path, cite: int = 1, timeout_s: float = 1
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", default="http://127.0.0.1:7860/")
+    parser.add_argument("--user", required=True, help="a user who may see the child (password asked, hidden)")
     parser.add_argument("--child", default="D01")
     parser.add_argument("--out", type=Path, default=Path("docs"))
     parser.add_argument("--cite", type=int, default=1, help="which citation to open in the source view")
     args = parser.parse_args()
-    for path in take(args.url, args.child, args.out, args.cite):
+    password = getpass.getpass(f"Lösenord för {args.user}: ")
+    for path in take(args.url, args.child, args.out, args.user, password, args.cite):
         print(path)
 
 
