@@ -95,19 +95,21 @@ def users_list(ctx: typer.Context):
 @users_app.command("disable")
 def users_disable(ctx: typer.Context, username: str):
     """Disable an account: its sessions lose access at their next action."""
-    policy, actor = _admin(ctx, f"users disable {username}")
-    policy.users.set_active(username, False)
-    policy.record(actor, Action.ADMIN_CHANGE, detail=f"users disable {username}")
-    typer.echo(f"OK   {username} är avstängd")
+    _set_active(ctx, username, False)
 
 
 @users_app.command("enable")
 def users_enable(ctx: typer.Context, username: str):
     """Enable a disabled account again."""
-    policy, actor = _admin(ctx, f"users enable {username}")
-    policy.users.set_active(username, True)
-    policy.record(actor, Action.ADMIN_CHANGE, detail=f"users enable {username}")
-    typer.echo(f"OK   {username} är aktiv")
+    _set_active(ctx, username, True)
+
+
+def _set_active(ctx: typer.Context, username: str, active: bool) -> None:
+    change = f"users {'enable' if active else 'disable'} {username}"
+    policy, actor = _admin(ctx, change)
+    policy.users.set_active(username, active)
+    policy.record(actor, Action.ADMIN_CHANGE, detail=change)
+    typer.echo(f"OK   {username} är {'aktiv' if active else 'avstängd'}")
 
 
 @users_app.command("passwd")
@@ -170,9 +172,7 @@ def children_set_unit(ctx: typer.Context, child_id: str, unit: str):
 @children_app.command("protect")
 def children_protect(ctx: typer.Context, child_id: str):
     """Mark protected personal data: only assigned users see the child; addresses are masked."""
-    policy, actor = _admin(ctx, "children protect")
-    policy.users.set_protected(child_id, True)
-    policy.record(actor, Action.ADMIN_CHANGE, child_id, detail="children protect")
+    policy = _set_protected(ctx, child_id, True)
     assigned = ", ".join(policy.users.assignees(child_id)) or "ingen (tilldela med 'assistant users assign')"
     typer.echo(f"OK   barn {child_id} har skyddade personuppgifter; ser barnet: {assigned}")
 
@@ -180,7 +180,13 @@ def children_protect(ctx: typer.Context, child_id: str):
 @children_app.command("unprotect")
 def children_unprotect(ctx: typer.Context, child_id: str):
     """Remove the protected-personal-data mark."""
-    policy, actor = _admin(ctx, "children unprotect")
-    policy.users.set_protected(child_id, False)
-    policy.record(actor, Action.ADMIN_CHANGE, child_id, detail="children unprotect")
+    _set_protected(ctx, child_id, False)
     typer.echo(f"OK   barn {child_id} har inte längre skyddade personuppgifter")
+
+
+def _set_protected(ctx: typer.Context, child_id: str, protected: bool) -> AccessPolicy:
+    change = f"children {'protect' if protected else 'unprotect'}"
+    policy, actor = _admin(ctx, change)
+    policy.users.set_protected(child_id, protected)
+    policy.record(actor, Action.ADMIN_CHANGE, child_id, detail=change)
+    return policy
