@@ -59,13 +59,15 @@ class Entity:
 _NOT_BEFORE = r"(?<![\w+\-/.@])"
 _NOT_AFTER = r"(?![\w@]|[-/.]\d)"
 
-ID_NUMBER = re.compile(_NOT_BEFORE + r"(?P<century>1[89]|20)?(?P<date>\d{6})(?P<sep>[-+]?)(?P<tail>\d{4})" + _NOT_AFTER)
+ID_NUMBER = re.compile(
+    _NOT_BEFORE + r"(?P<century>1[89]|20)?(?P<date>\d{6})(?P<sep>[-+ ]?)(?P<tail>\d{4})" + _NOT_AFTER
+)
 ID_CONTEXT = re.compile(r"(?i)(person|pnr|p-nr|samordning|född|f\.\s*\d|identitet)[\w.-]*\W{0,3}$")
 
 PHONE = re.compile(
     _NOT_BEFORE
-    + r"(?P<prefix>(?:\+|00)46[\s-]?(?:\(0\)[\s-]?)?|0)"
-    + r"(?P<number>\d{1,4}(?:(?:\s|-|\s-\s)?\(?\d{1,4}\)?){1,5})"
+    + r"(?P<prefix>(?:\+|00)46[\s-]?(?:\(0\)[\s-]?)?|\(?0)"
+    + r"(?P<number>\d{1,4}\)?(?:(?:\s|-|\s-\s)?\(?\d{1,4}\)?){1,5})"
     + _NOT_AFTER
 )
 PHONE_GROUPS = re.compile(r"\d+")
@@ -81,13 +83,15 @@ _NAME = r"[A-ZÅÄÖÉ][a-zåäöéü]+"
 _SUFFIX_FORMS = {w.capitalize() for w in _STREET_SUFFIXES} | set(_STREET_SUFFIXES)
 _SUFFIX = "(?:" + "|".join(sorted(_SUFFIX_FORMS, key=len, reverse=True)) + ")"
 _STREET_PREFIX = r"(?:Norra|Södra|Östra|Västra|Stora|Lilla|Gamla|Nya|Övre|Nedre|Yttre|Inre|Sankt|S:t)"
+# Written in lower case only the unambiguous kinds: 'storgatan 12', but not 'omvägen 3 gånger'.
+_LOWER_STREET = r"[a-zåäö]{2,}(?:gatan|gränd|torget|allén)"
 _NOT_A_PLACE = (
     r"(?!(?:På|I|Vid|Mot|Till|Från|Han|Hon|Hen|De|Det|Den|Vi|Ni|Jag|Och|Men|Om|Bor|Som|Där|Adress|Adressen)\s)"
 )
 ADDRESS = re.compile(
     r"(?<![\w])"
     + _NOT_A_PLACE
-    + rf"(?:(?:{_STREET_PREFIX}[\s-])?[A-ZÅÄÖÉ][a-zåäöéü]*{_SUFFIX}|{_NAME}\s{_SUFFIX})"
+    + rf"(?:(?:{_STREET_PREFIX}[\s-])?[A-ZÅÄÖÉ][a-zåäöéü]*{_SUFFIX}|{_NAME}\s{_SUFFIX}|{_LOWER_STREET})"
     + r"\s\d{1,4}(?:\s?-\s?\d{1,4})?(?:\s?[A-H](?![\wåäö]))?"
     + r"(?:,?\s(?:lgh|lägenhet)\.?\s?\d{3,4})?"
     + r"(?:,?\s\d\s?(?:tr|trappor)\.?(?![\wåäö]))?"
@@ -95,7 +99,7 @@ ADDRESS = re.compile(
 )
 
 POSTCODE = re.compile(
-    r"(?<![\w\-+/.:])(?:(?P<se>SE-?\s?)(?P<a>[1-9]\d{2})\s?(?P<b>\d{2})"
+    r"(?<![\w\-+/.:])(?:(?P<se>SE?-?\s?)(?P<a>[1-9]\d{2})\s?(?P<b>\d{2})"
     r"|(?P<c>[1-9]\d{2})\s(?P<d>\d{2})(?!\s?(?:kr|kronor|sek|st|år|%|procent)\b)"
     r"|(?P<e>[1-9]\d{4})(?=\s+[A-ZÅÄÖ][a-zåäö]+))"
     r"(?![\w\-/.,:]\d|\d|[\-:]\w)"
@@ -117,8 +121,8 @@ def _id_numbers(text: str) -> Iterator[Entity]:
         coordination = 61 <= day <= 91
         if not (1 <= month <= 12 and (1 <= day <= 31 or coordination)):
             continue
-        unseparated_zero = not m["sep"] and not m["century"] and date.startswith("0")
-        if unseparated_zero and not ID_CONTEXT.search(text[max(0, m.start() - 40) : m.start()]):
+        phone_like = m["sep"] in ("", " ") and not m["century"] and date.startswith("0")
+        if phone_like and not ID_CONTEXT.search(text[max(0, m.start() - 40) : m.start()]):
             continue  # '0701234567' is a phone number unless the text says otherwise
         key = date + tail
         kind: Kind = "SAMORDNINGSNUMMER" if coordination else "PERSONNUMMER"

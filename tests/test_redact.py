@@ -29,7 +29,7 @@ def kinds(text: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(
     "number",
-    ["19850315-1238", "850315-1238", "8503151238", "198503151238", "121212+1212", "20120704-2340"],
+    ["19850315-1238", "850315-1238", "8503151238", "198503151238", "121212+1212", "20120704-2340", "850315 1238"],
 )
 def test_personnummer_in_every_written_form(number):
     assert kinds(f"Mamman har personnummer {number} enligt polisen.") == [("PERSONNUMMER", number)]
@@ -65,6 +65,8 @@ def test_an_impossible_date_is_not_a_personnummer():
         "031-12 34 56",
         "0480-123 45",
         "+46 (0)8 123 456 78",
+        "(08) 123 456 78",
+        "070 - 123 45 67",
     ],
 )
 def test_swedish_phone_numbers(phone):
@@ -101,6 +103,9 @@ def test_email(email):
         "Ekstigen 14",
         "Solrosleden 6",
         "Stationsplan 1",
+        "S:t Eriksgatan 12",
+        "storgatan 12",
+        "Ringvägen 10 C lgh 1101",
     ],
 )
 def test_street_addresses(address):
@@ -109,7 +114,13 @@ def test_street_addresses(address):
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("123 45 Malmö", "123 45"), ("12345 Malmö", "12345"), ("SE-123 45 Lund", "SE-123 45"), ("SE-12345", "SE-12345")],
+    [
+        ("123 45 Malmö", "123 45"),
+        ("12345 Malmö", "12345"),
+        ("SE-123 45 Lund", "SE-123 45"),
+        ("SE-12345", "SE-12345"),
+        ("S-123 45 Malmö", "S-123 45"),
+    ],
 )
 def test_postnummer(text, code):
     assert kinds(f"Adress: Box 4, {text}.") == [("POSTNUMMER", code)]
@@ -125,7 +136,8 @@ def test_postnummer(text, code):
         "Anmälan R-2024-017 och OA-2024-0456 inkom 22:45.",
         "Mötet hölls i rum 204 på plan 3; han ringde 112.",
         "SoL 11 kap. 1 § gäller, v. 12, 0,8 promille, 14,5 kg.",
-        "Storgatan är lång och vägen hem tog 3 timmar.",
+        "Storgatan är lång och vägen hem tog 3 timmar; han tog omvägen 2 gånger.",
+        "Summan 123 45 kronor betalades kl 0800.",
     ],
 )
 def test_dates_case_numbers_amounts_and_times_stay(text):
