@@ -71,6 +71,7 @@ PHONE = re.compile(
     + _NOT_AFTER
 )
 PHONE_GROUPS = re.compile(r"\d+")
+DATE_OR_CASE = re.compile(r"\d{4}-\d{2,4}(-\d{2})?|\d{2}-\d{2}-\d{4}")  # '2023-0456', '03-04-2024': not phones
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w-])")
 
@@ -99,9 +100,9 @@ ADDRESS = re.compile(
 )
 
 POSTCODE = re.compile(
-    r"(?<![\w\-+/.:])(?:(?P<se>SE?-?\s?)(?P<a>[1-9]\d{2})\s?(?P<b>\d{2})"
-    r"|(?P<c>[1-9]\d{2})\s(?P<d>\d{2})(?!\s?(?:kr|kronor|sek|st|år|%|procent)\b)"
-    r"|(?P<e>[1-9]\d{4})(?=\s+[A-ZÅÄÖ][a-zåäö]+))"
+    r"(?<![\w\-+/.:])(?:SE?-?\s?[1-9]\d{2}\s?\d{2}"
+    r"|[1-9]\d{2}\s\d{2}(?!\s?(?:kr|kronor|sek|st|år|%|procent)\b)"
+    r"|[1-9]\d{4}(?=\s+[A-ZÅÄÖ][a-zåäö]+))"
     r"(?![\w\-/.,:]\d|\d|[\-:]\w)"
 )
 
@@ -132,7 +133,7 @@ def _id_numbers(text: str) -> Iterator[Entity]:
 def _phones(text: str) -> Iterator[Entity]:
     for m in PHONE.finditer(text):
         groups = list(PHONE_GROUPS.finditer(m["number"]))
-        international = m["prefix"] != "0"
+        international = "46" in m["prefix"]
         national = ""
         while groups:  # drop trailing groups that belong to the next words ("070-123 45 67 12 gånger")
             digits = "".join(g.group() for g in groups)
@@ -143,8 +144,8 @@ def _phones(text: str) -> Iterator[Entity]:
         if not groups:
             continue
         end = m.start("number") + groups[-1].end()
-        if not international and re.fullmatch(r"\d{4}-\d{2,4}(-\d{2})?", text[m.start() : end]):
-            continue  # a date or a case number ('2023-0456'), not a phone
+        if not international and DATE_OR_CASE.fullmatch(text[m.start() : end]):
+            continue
         yield Entity("TELEFON", m.start(), end, text[m.start() : end], "0" + national)
 
 

@@ -137,7 +137,7 @@ def test_postnummer(text, code):
         "Mötet hölls i rum 204 på plan 3; han ringde 112.",
         "SoL 11 kap. 1 § gäller, v. 12, 0,8 promille, 14,5 kg.",
         "Storgatan är lång och vägen hem tog 3 timmar; han tog omvägen 2 gånger.",
-        "Summan 123 45 kronor betalades kl 0800.",
+        "Summan 123 45 kronor betalades kl 0800 den 03-04-2024.",
     ],
 )
 def test_dates_case_numbers_amounts_and_times_stay(text):
