@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.redact import KINDS, Entity, find_entities
+from eval.metrics import overlaps
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,6 @@ def _covers(entity: Entity, gold: Gold) -> bool:
     return entity.start <= gold.start and gold.end <= entity.end
 
 
-def _overlaps(entity: Entity, gold: Gold) -> bool:
-    return entity.start < gold.end and gold.start < entity.end
-
-
 def score(items: list[Labelled]) -> Result:
     result = Result({kind: Counts() for kind in KINDS}, [], [], [])
     for item in items:
@@ -101,13 +98,13 @@ def score(items: list[Labelled]) -> Result:
         for entity in predicted:
             counts = result.by_kind[entity.kind]
             counts.predicted += 1
-            if any(g.kind == entity.kind and _overlaps(entity, g) for g in item.gold):
+            if any(g.kind == entity.kind and overlaps(entity.start, entity.end, g.start, g.end) for g in item.gold):
                 counts.correct += 1
             else:
                 result.false_alarms.append(f"{item.id}: {entity.kind} {entity.text!r}")
         for keep in item.keep:
             at = item.text.find(keep)
-            if any(e.start < at + len(keep) and at < e.end for e in predicted):
+            if any(overlaps(e.start, e.end, at, at + len(keep)) for e in predicted):
                 result.kept_broken.append(f"{item.id}: {keep}")
     return result
 
