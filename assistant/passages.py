@@ -1,7 +1,8 @@
 """Reports -> passages: a sentence or two each, with stable ids and offsets.
 
 Ids are ``<report_id>:<n>``; ``report.text[start:end] == passage.text`` always
-holds, so a citation can be highlighted in the original report.
+holds here, so a citation can be highlighted in the original report. Pseudonymised
+passages (``assistant.redact``) keep these offsets and map their placeholders back.
 """
 
 from __future__ import annotations

@@ -30,7 +30,9 @@ from assistant.narrative import (
 from assistant.passages import split_passages
 from assistant.prompts import Prompt, load_prompt
 from assistant.readers import collect_files, read_reports
-from assistant.schema import ModelRef, Passage, Summary
+from assistant.redact import VERSION as REDACTION_VERSION
+from assistant.redact import Pseudonyms, pseudonymised_passages
+from assistant.schema import ModelRef, Passage, Report, Summary
 from assistant.settings import Settings
 from assistant.store import IngestOutcome, Store
 from assistant.summary import (
@@ -167,8 +169,8 @@ class Assistant:
         result = FileResult(str(path))
         try:
             reports = read_reports(path, self.settings.ingest.max_file_bytes)
-            batch = [(r, split_passages(r, self.settings.ingest.max_passage_chars)) for r in reports]
-            result.outcomes = self.store.upsert_reports(batch)
+            batch, pseudonyms = self.cut(reports)
+            result.outcomes = self.store.upsert_reports(batch, self.redaction, pseudonyms)
         except UserError as exc:
             result.error = str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}"
             return result
@@ -176,6 +178,38 @@ class Assistant:
             if outcome != "unchanged":
                 self.index_report(report_id)
         return result
+
+    @property
+    def redaction(self) -> str:
+        """How passages are made under the current settings: the pseudonymisation version, or '' for off."""
+        return REDACTION_VERSION if self.settings.ingest.pseudonymise else ""
+
+    def cut(self, reports: list[Report]) -> tuple[list[tuple[Report, list[Passage]]], list[tuple[str, str, str, int]]]:
+        """Reports -> passages, pseudonymised when ``ingest.pseudonymise`` is on, and the new placeholder numbers."""
+        max_chars = self.settings.ingest.max_passage_chars
+        if not self.settings.ingest.pseudonymise:
+            return [(r, split_passages(r, max_chars)) for r in reports], []
+        books: dict[str, Pseudonyms] = {}
+        batch = []
+        for report in reports:
+            book = books.setdefault(report.child_id, Pseudonyms(self.store.pseudonyms(report.child_id)))
+            batch.append((report, pseudonymised_passages(report, max_chars, book)))
+        added = [(child, kind, digest, n) for child, book in books.items() for (kind, digest), n in book.added.items()]
+        return batch, added
+
+    def recut(self, child_id: str | None = None) -> int:
+        """Re-cut the passages of reports stored under another pseudonymisation (an older store, a changed
+        switch) and re-index them; cached answers go too, since they may quote the old passages."""
+        ids = self.store.reports_redacted_otherwise(self.redaction, child_id)
+        stale = [r for r in map(self.store.report, ids) if r]
+        if not stale:
+            return 0
+        batch, pseudonyms = self.cut(stale)
+        self.store.upsert_reports(batch, self.redaction, pseudonyms)
+        self.store.forget_analyses()
+        for report in stale:
+            self.index_report(report.report_id)
+        return len(stale)
 
     def index_report(self, report_id: str) -> None:
         """Bring a report's vectors in line with its stored passages, then mark it indexed."""
@@ -187,6 +221,7 @@ class Assistant:
 
     def reconcile(self) -> None:
         """Repair what an interrupted run left: reports without vectors, vectors without passages."""
+        self.recut()
         for report_id in self.store.unindexed_report_ids():
             self.index_report(report_id)
         known = self.store.passage_ids()
@@ -230,6 +265,7 @@ class Assistant:
         on_narrative: Callable[[str], None] | None = None,
     ) -> SummaryRun:
         self.require_child(child_id)
+        self.recut(child_id)
         reports = self.store.reports_for(child_id)
         passages = self.store.passages_for(child_id)
         selection = self.select(child_id, passages)

@@ -80,8 +80,21 @@ class Report(BaseModel):
     source_file: str = ""
 
 
+class Redaction(BaseModel):
+    """A placeholder in a passage's text (``start``/``end``) and the span of the report it replaces."""
+
+    kind: str
+    start: int
+    end: int
+    source_start: int
+    source_end: int
+
+
 class Passage(BaseModel):
-    """A sentence or two of one report, with offsets into the report text."""
+    """A sentence or two of one report, with offsets into the report text.
+
+    With pseudonymisation on (``assistant.redact``) the text carries placeholders; ``redactions`` maps them back.
+    """
 
     passage_id: str  # "<report_id>:<n>"
     report_id: str
@@ -92,6 +105,7 @@ class Passage(BaseModel):
     text: str
     date: dt.date
     reporter: str
+    redactions: list[Redaction] = Field(default_factory=list)
 
 
 class Finding(BaseModel):

@@ -88,6 +88,11 @@ class VerificationSettings(BaseModel):
 class IngestSettings(BaseModel):
     max_file_bytes: int = 20 * 1024 * 1024
     max_passage_chars: int = 400
+    pseudonymise: bool = Field(
+        True,
+        description="replace personnummer, phone numbers, e-mail, addresses and postnummer with placeholders "
+        "in everything the models and the index see (assistant/redact.py); originals stay in the report store",
+    )
 
 
 class UISettings(BaseModel):

@@ -12,14 +12,14 @@ import hashlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from assistant.errors import UserError
-from assistant.schema import Passage, Report
+from assistant.schema import Passage, Redaction, Report
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reports (
@@ -52,7 +52,19 @@ CREATE TABLE IF NOT EXISTS analyses (
     result TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS pseudonyms (
+    child_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    PRIMARY KEY (child_id, kind, digest)
+);
 """
+# Columns added after the first release; an older database gets them on open.
+ADDED_COLUMNS = {
+    "reports": ("redaction", "TEXT NOT NULL DEFAULT ''"),
+    "passages": ("redactions", "TEXT NOT NULL DEFAULT '[]'"),
+}
 
 
 def sha256_text(text: str) -> str:
@@ -81,6 +93,9 @@ class Store:
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.execute("PRAGMA foreign_keys = ON")
         self._db.executescript(SCHEMA)
+        for table, (column, declaration) in ADDED_COLUMNS.items():
+            if column not in {r["name"] for r in self._db.execute(f"PRAGMA table_info({table})")}:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def close(self) -> None:
         self._db.close()
@@ -102,17 +117,24 @@ class Store:
 
     # --- reports and passages -------------------------------------------------
 
-    def upsert_reports(self, batch: list[tuple[Report, list[Passage]]]) -> dict[str, IngestOutcome]:
+    def upsert_reports(
+        self,
+        batch: list[tuple[Report, list[Passage]]],
+        redaction: str = "",
+        pseudonyms: Iterable[tuple[str, str, str, int]] = (),
+    ) -> dict[str, IngestOutcome]:
         """Add or replace a file's reports with their passages, all or nothing.
 
         A report id that already belongs to another child is refused: ids name one report.
+        ``redaction`` names how the passages were pseudonymised ('' = not); a report stored under
+        another one is replaced. ``pseudonyms`` are new (child, kind, digest, number) rows.
         """
         outcomes: dict[str, IngestOutcome] = {}
         with self.transaction() as db:
             for report, passages in batch:
                 digest = sha256_text(report.text)
                 old = db.execute(
-                    "SELECT child_id, text_sha256, date, reporter FROM reports WHERE report_id = ?",
+                    "SELECT child_id, text_sha256, date, reporter, redaction FROM reports WHERE report_id = ?",
                     (report.report_id,),
                 ).fetchone()
                 if old and old["child_id"] != report.child_id:
@@ -120,16 +142,18 @@ class Store:
                         f"report {report.report_id} already belongs to child {old['child_id']}, "
                         f"not {report.child_id}; use a new report id"
                     )
-                if old and (old["text_sha256"], old["date"], old["reporter"]) == (
+                if old and (old["text_sha256"], old["date"], old["reporter"], old["redaction"]) == (
                     digest,
                     report.date.isoformat(),
                     report.reporter,
+                    redaction,
                 ):
                     outcomes[report.report_id] = "unchanged"
                     continue
                 db.execute("DELETE FROM reports WHERE report_id = ?", (report.report_id,))
                 db.execute(
-                    "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                    "INSERT INTO reports (report_id, child_id, date, reporter, text, text_sha256, source_file, "
+                    "ingested_at, indexed, redaction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
                     (
                         report.report_id,
                         report.child_id,
@@ -139,21 +163,52 @@ class Store:
                         digest,
                         report.source_file,
                         dt.datetime.now(dt.UTC).isoformat(),
+                        redaction,
                     ),
                 )
                 db.executemany(
-                    "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO passages (passage_id, report_id, child_id, n, start, end, text, text_sha256, "
+                    "redactions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [
-                        (p.passage_id, p.report_id, p.child_id, p.n, p.start, p.end, p.text, sha256_text(p.text))
+                        (
+                            p.passage_id,
+                            p.report_id,
+                            p.child_id,
+                            p.n,
+                            p.start,
+                            p.end,
+                            p.text,
+                            sha256_text(p.text),
+                            json.dumps([r.model_dump() for r in p.redactions]),
+                        )
                         for p in passages
                     ],
                 )
                 outcomes[report.report_id] = "replaced" if old else "added"
+            db.executemany("INSERT OR IGNORE INTO pseudonyms VALUES (?, ?, ?, ?)", pseudonyms)
         return outcomes
 
     def mark_indexed(self, report_id: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE reports SET indexed = 1 WHERE report_id = ?", (report_id,))
+
+    def pseudonyms(self, child_id: str) -> dict[tuple[str, str], int]:
+        """A child's placeholder numbering: (kind, digest of the value) -> number."""
+        rows = self._rows("SELECT kind, digest, number FROM pseudonyms WHERE child_id = ?", (child_id,))
+        return {(r["kind"], r["digest"]): r["number"] for r in rows}
+
+    def reports_redacted_otherwise(self, redaction: str, child_id: str | None = None) -> list[str]:
+        """Reports whose passages were made under another pseudonymisation (an older store, a changed switch)."""
+        rows = self._rows(
+            "SELECT report_id FROM reports WHERE redaction != ? AND (? IS NULL OR child_id = ?) ORDER BY report_id",
+            (redaction, child_id, child_id),
+        )
+        return [r["report_id"] for r in rows]
+
+    def forget_analyses(self) -> None:
+        """Drop every cached model answer (they may quote passages made without pseudonymisation)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM analyses")
 
     def unindexed_report_ids(self) -> list[str]:
         return [r["report_id"] for r in self._rows("SELECT report_id FROM reports WHERE indexed = 0")]
@@ -221,6 +276,7 @@ class Store:
                 r["passage_id"] for r in db.execute("SELECT passage_id FROM passages WHERE child_id = ?", (child_id,))
             ]
             db.execute("DELETE FROM reports WHERE child_id = ?", (child_id,))
+            db.execute("DELETE FROM pseudonyms WHERE child_id = ?", (child_id,))
         return ids
 
     # --- cached analyses ------------------------------------------------------
@@ -259,4 +315,5 @@ def _passage(row: sqlite3.Row) -> Passage:
         text=row["text"],
         date=dt.date.fromisoformat(row["date"]),
         reporter=row["reporter"],
+        redactions=[Redaction(**r) for r in json.loads(row["redactions"])],
     )

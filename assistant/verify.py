@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
+from assistant.redact import source_offset
 from assistant.schema import Citation, Finding, Passage
 
 MIN_QUOTE_CHARS = 3
@@ -88,8 +89,8 @@ def verify(findings: list[Finding], given: dict[str, Passage], child_id: str, th
             update={
                 "verified": True,
                 "quote": passage.text[start:end],
-                "start": passage.start + start,
-                "end": passage.start + end,
+                "start": source_offset(passage, start, "start"),
+                "end": source_offset(passage, end, "end"),
                 "match_score": score,
             }
         )

@@ -1,10 +1,10 @@
 """Shared fixtures: the real tiny model (SmolLM2-135M-Instruct GGUF through
 llama-cpp-python), the real embedding model and a real Chroma store in a
-temporary home. A socket guard fails any connection off this machine."""
+temporary home. A socket guard (tests/netguard) fails any connection off this machine."""
 
 from __future__ import annotations
 
-import ipaddress
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -12,38 +12,22 @@ from pathlib import Path
 import pytest
 
 from assistant.settings import Settings, disable_telemetry
+from tests.netguard.sitecustomize import guarded_connect
 
 disable_telemetry()
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_MODEL = "smollm2-135m-instruct-q4"
-_real_connect = socket.socket.connect
-
-
-def _is_local(address) -> bool:
-    if isinstance(address, (str, bytes)):  # AF_UNIX path
-        return True
-    host = address[0]
-    if host in ("localhost", ""):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _guarded_connect(sock, address):
-    if not _is_local(address):
-        raise RuntimeError(f"test tried to connect off this machine: {address!r}")
-    return _real_connect(sock, address)
+NETGUARD = Path(__file__).parent / "netguard"
 
 
 @pytest.fixture(autouse=True, scope="session")
 def no_network():
-    """Any non-loopback connection from the test process fails the test that makes it."""
-    socket.socket.connect = _guarded_connect
-    yield
-    socket.socket.connect = _real_connect
+    """Any non-loopback connection from the test process, or from a Python subprocess it starts, fails."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", guarded_connect)
+        patch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(NETGUARD), os.environ.get("PYTHONPATH")) if p))
+        yield
 
 
 def tiny_settings(home: Path, **overrides) -> Settings:
