@@ -271,7 +271,7 @@ def _read_pdf(path: Path, raw: bytes) -> str:
         raise InputError(path, "is not a PDF file")
     try:
         reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted:
+        if reader.is_encrypted and not _opens_without_password(reader):
             raise InputError(path, "is password-protected; save an unprotected copy")
         pages = [page.extract_text() or "" for page in reader.pages]
     except InputError:
@@ -282,3 +282,11 @@ def _read_pdf(path: Path, raw: bytes) -> str:
     if not text:
         raise InputError(path, "contains no extractable text (a scanned image?)")
     return text
+
+
+def _opens_without_password(reader) -> bool:
+    """A PDF with only an owner password (against printing, copying) opens in any viewer without asking."""
+    try:
+        return bool(reader.decrypt(""))
+    except Exception:  # noqa: BLE001 - pypdf raises its own kinds, and DependencyError without an AES library
+        return False
