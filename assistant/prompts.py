@@ -20,6 +20,9 @@ import yaml
 from assistant.errors import UserError
 
 FILE_NAME = re.compile(r"^(?P<id>[a-z0-9_-]+)\.v(?P<version>\d+)\.yaml$")
+# Chat-template control tokens (ChatML's <|im_start|>, <|endoftext|>, SmolLM's <repo_name>, ...).
+CONTROL_TOKEN = re.compile(r"<(?=\|[^<>\n]{0,40}\|>|/?[A-Za-z_]{1,30}>)")
+WORD_JOINER = "\u2060"
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)  # noqa: S701 - prompt text, not HTML
 
 
@@ -44,8 +47,21 @@ class Prompt:
         for example in self.examples:
             messages.append({"role": "user", "content": self.user.render(**example["input"]).strip()})
             messages.append({"role": "assistant", "content": json.dumps(example["output"], ensure_ascii=False)})
-        messages.append({"role": "user", "content": self.user.render(**user_vars).strip()})
+        messages.append({"role": "user", "content": self.user.render(**inert(user_vars)).strip()})
         return messages
+
+
+def inert(value):
+    """Report text as material, never as chat structure: a control token written in a report
+    (``<|im_end|><|im_start|>system``) would otherwise be read by the tokenizer as a real turn.
+    A word joiner after its ``<`` keeps it readable and makes it plain text."""
+    if isinstance(value, str):
+        return CONTROL_TOKEN.sub("<" + WORD_JOINER, value)
+    if isinstance(value, dict):
+        return {key: inert(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [inert(item) for item in value]
+    return value
 
 
 def available(prompts_dir: Path) -> dict[str, list[int]]:

@@ -23,6 +23,8 @@ REPORT_SUFFIXES = {".jsonl", ".txt", ".md", ".docx", ".pdf"}
 SIDECAR_SUFFIXES = (".yaml", ".yml")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 MAX_TEXT_CHARS = 200_000
+ISO_DATE_SHAPE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SURROGATE = re.compile("[\ud800-\udfff]")
 # UTF-8 read as Windows-1252 leaves these pairs behind ("Ã¤" for "ä").
 MOJIBAKE = re.compile("[ÃÂ][\u0080-\u00bf\u2018-\u203a\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u02c6\u02dc]")
 
@@ -50,10 +52,7 @@ class ReportFields(BaseModel):
         if isinstance(value, dt.datetime):
             value = value.date()
         if isinstance(value, str):
-            try:
-                value = dt.date.fromisoformat(value.strip())
-            except ValueError:
-                raise ValueError(f"'{value}' is not an ISO date (YYYY-MM-DD)") from None
+            value = _parse_date(value.strip())
         if not isinstance(value, dt.date):
             raise ValueError("must be an ISO date (YYYY-MM-DD)")
         if value > dt.date.today():
@@ -79,7 +78,24 @@ class ReportFields(BaseModel):
             raise ValueError(f"is longer than {MAX_TEXT_CHARS} characters")
         if "\x00" in value:
             raise ValueError("contains NUL bytes (binary data?)")
+        if SURROGATE.search(value):
+            raise ValueError("contains an invalid character (an unpaired UTF-16 surrogate escape such as \\ud800)")
         return value
+
+
+def _parse_date(text: str) -> dt.date:
+    """An ISO date, or the date of an ISO date-time; an impossible day (2024-02-30) is named as such."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return dt.datetime.fromisoformat(text).date()
+    except ValueError:
+        pass
+    if ISO_DATE_SHAPE.match(text):
+        raise ValueError(f"'{text}' is not an ISO date (YYYY-MM-DD): no such day")
+    raise ValueError(f"'{text}' is not an ISO date (YYYY-MM-DD)")
 
 
 def collect_files(paths: list[Path]) -> list[Path]:
@@ -110,7 +126,10 @@ def read_reports(path: Path, max_bytes: int = 20 * 1024 * 1024) -> list[Report]:
         raise InputError(path, "is empty")
     if size > max_bytes:
         raise InputError(path, f"is {size:,} bytes, above the limit of {max_bytes:,}")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot be read: {exc.strerror}") from None
     if suffix == ".jsonl":
         return _read_jsonl(path, raw)
     if suffix in (".txt", ".md"):
@@ -162,6 +181,8 @@ def _read_jsonl(path: Path, raw: bytes) -> list[Report]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(path, f"line {number}: not valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise InputError(path, f"line {number}: not valid JSON (nested too deeply)") from None
         if not isinstance(record, dict):
             raise InputError(path, f"line {number}: expected a JSON object")
         reports.append(_validated(path, record, where=f"line {number}: "))
@@ -196,11 +217,24 @@ def _read_sidecar(path: Path) -> dict:
     )
 
 
+class MetadataLoader(yaml.SafeLoader):
+    """Safe YAML that leaves dates as text, so the date check (not the YAML library) judges
+    ``2024-02-30`` and names the field."""
+
+
+MetadataLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _yaml_mapping(path: Path, text: str) -> dict:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=MetadataLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise InputError(path, f"metadata is not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except RecursionError:
+        raise InputError(path, "metadata is not valid YAML (nested too deeply)") from None
     if not isinstance(data, dict):
         raise InputError(path, "metadata must be a YAML mapping of report_id, child_id, date, reporter")
     data.pop("text", None)
@@ -237,7 +271,7 @@ def _read_pdf(path: Path, raw: bytes) -> str:
         raise InputError(path, "is not a PDF file")
     try:
         reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted:
+        if reader.is_encrypted and not _opens_without_password(reader):
             raise InputError(path, "is password-protected; save an unprotected copy")
         pages = [page.extract_text() or "" for page in reader.pages]
     except InputError:
@@ -248,3 +282,11 @@ def _read_pdf(path: Path, raw: bytes) -> str:
     if not text:
         raise InputError(path, "contains no extractable text (a scanned image?)")
     return text
+
+
+def _opens_without_password(reader) -> bool:
+    """A PDF with only an owner password (against printing, copying) opens in any viewer without asking."""
+    try:
+        return bool(reader.decrypt(""))
+    except Exception:  # noqa: BLE001 - pypdf raises its own kinds, and DependencyError without an AES library
+        return False
