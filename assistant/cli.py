@@ -14,6 +14,7 @@ import typer
 
 from assistant.errors import UserError
 from assistant.feedback import feedback_app
+from assistant.intake_cli import intake_app
 from assistant.schema import Report
 from assistant.settings import disable_telemetry, load_settings
 from eval.cli import eval_app
@@ -27,6 +28,7 @@ app.add_typer(eval_app, name="eval", help="Evaluation suites: run, compare.")
 app.add_typer(feedback_app, name="feedback", help="Caseworkers' corrections: export as gold data.")
 audit_app = typer.Typer(no_args_is_help=True, help="Audit log: verify the chain, export for a log review.")
 app.add_typer(audit_app, name="audit")
+app.add_typer(intake_app, name="intake")
 
 
 class State:

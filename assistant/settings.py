@@ -95,6 +95,25 @@ class UISettings(BaseModel):
     port: int = 7860
 
 
+class IntakeSettings(BaseModel):
+    """The watched inbox and where its files go; unset folders lie under the home."""
+
+    inbox: Path | None = Field(None, description="watched folder (default <home>/inkorg)")
+    processed: Path | None = Field(None, description="read files, kept (default <home>/inkorg-behandlade)")
+    rejected: Path | None = Field(
+        None, description="unreadable files with a reason file (default <home>/inkorg-avvisade)"
+    )
+    outbox: Path | None = Field(None, description="exported letters (default <home>/utkorg)")
+    poll_seconds: float = Field(3.0, description="how often the app looks in the inbox")
+    settle_seconds: float = Field(2.0, description="a file younger than this may still be written; the app waits")
+    new_days: int = Field(7, description="a report registered from the inbox is marked 'ny' this many days")
+
+
+class LetterSettings(BaseModel):
+    templates_dir: Path = Field(PROJECT_ROOT / "letters", description="Jinja2 letter templates and index.yaml")
+    organisation: str = Field("Socialtjänsten", description="the sender named in letters")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_nested_delimiter="__", extra="ignore")
 
@@ -111,6 +130,8 @@ class Settings(BaseSettings):
     verification: VerificationSettings = VerificationSettings()
     ingest: IngestSettings = IngestSettings()
     ui: UISettings = UISettings()
+    intake: IntakeSettings = IntakeSettings()
+    letters: LetterSettings = LetterSettings()
 
     @classmethod
     def settings_customise_sources(
