@@ -24,8 +24,12 @@ import gradio as gr
 from assistant.errors import UserError
 from assistant.export import BriefFormat
 from assistant.feedback import Action
+from assistant.intake import Intake
+from assistant.letters import LetterDesk
 from assistant.pipeline import Assistant, SummaryRun
 from assistant.schema import Summary
+from ui.intake_tab import build_intake_tab, mark_new, start_inbox_watcher
+from ui.letters_tab import build_letters_tab
 from ui.service import CaseDesk, indicator_number
 from ui.views import (
     CSS,
@@ -98,6 +102,7 @@ def _number(value: Any) -> int | None:
 
 def build_app(assistant: Assistant) -> gr.Blocks:
     desk = CaseDesk(assistant)
+    intake = Intake(assistant)
     taxonomy = assistant.taxonomy
     category_choices = [(info.label, code.value) for code, info in taxonomy.categories.items()]
     polarity_choices = [(label, polarity.value) for polarity, label in taxonomy.polarity_labels.items()]
@@ -105,7 +110,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     # --- rendering helpers (closures over the shared desk, no session data) -----------------
 
     def case_view(summary: Summary, unseen: int = 0) -> str:
-        return case_view_html(desk.review(summary), taxonomy, unseen)
+        new_reports = frozenset(intake.new_reports().get(summary.child_id, ()))
+        return case_view_html(desk.review(summary), taxonomy, unseen, new_reports)
 
     def indicator_choices(summary: Summary | None) -> list[tuple[str, str]]:
         if summary is None:
@@ -121,7 +127,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         ]
 
     def case_list(query: str = "") -> str:
-        return case_list_html(desk.case_rows(), query or "")
+        return case_list_html(mark_new(desk.case_rows(), intake.new_reports()), query or "")
 
     # --- events -----------------------------------------------------------------------------
 
@@ -140,7 +146,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         if case.summary is None:
             status = message_html("Ingen sammanställning finns ännu för barnet. Klicka på Sammanställ.")
             return (
-                empty_case_html(child_id, case.reports),
+                empty_case_html(child_id, case.reports, frozenset(intake.new_reports().get(child_id, ()))),
                 None,
                 status,
                 gr.Dropdown(choices=[], value=None),
@@ -392,6 +398,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     label="Hämta mötesunderlaget", elem_id="export-file", interactive=False, visible=False, height=80
                 )
                 export_message = gr.HTML(elem_id="export-message", js_on_load=None)
+        with gr.Tabs(elem_id="intake-letters"):
+            with gr.Tab("Inkorg", elem_id="intake-tab") as intake_tab:
+                build_intake_tab(
+                    intake_tab, intake, user, search, cases, child, case_list, desk.child_choices, MODEL_QUEUE
+                )
+            with gr.Tab("Brev", elem_id="letters-tab") as letters_tab:
+                build_letters_tab(letters_tab, LetterDesk(assistant.settings, assistant.store), user)
 
         app.load(on_load, inputs=search, outputs=[cases, child])
         search.input(case_list, inputs=search, outputs=cases, show_progress="hidden")
@@ -444,6 +457,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 def serve(assistant: Assistant, host: str | None = None, port: int | None = None) -> None:
     """Serve on 127.0.0.1 unless told otherwise; light events run four at a time, model-bound ones one."""
     app = build_app(assistant)
+    start_inbox_watcher(Intake(assistant))
     app.queue(default_concurrency_limit=4, max_size=64).launch(
         server_name=host or assistant.settings.ui.host,
         server_port=port or assistant.settings.ui.port,
