@@ -28,6 +28,7 @@ from assistant.store import Store
 Decision = Literal["inleda", "inte_inleda", ""]
 DECISION_WORDS = {"inleda": "Inleda utredning", "inte_inleda": "Inte inleda utredning"}
 MISSING = "[{}]"  # a blank the caseworker fills in the preview
+BLANKS = ("barnets namn", "vårdnadshavare", "diarienummer", "handläggarens namn")
 
 
 class LetterTemplate(BaseModel):
@@ -191,6 +192,9 @@ class LetterDesk:
     def export(self, child_id: str, template_id: str, text: str, user: str, role: str) -> LetterFiles:
         """Write the letter as the caseworker left it into the outbox, and log that it was written."""
         template = self.template(template_id)
+        blanks = [MISSING.format(b) for b in BLANKS if MISSING.format(b) in text]
+        if blanks:
+            raise UserError(f"brevet har tomma fält: {', '.join(blanks)}; fyll i dem innan brevet sparas")
         try:
             files = write_letter(text, template.heading_line, self.outbox, letter_stem(template_id, child_id))
         except UserError:

@@ -92,13 +92,16 @@ def test_fixed_decision_templates_state_their_own_decision(letters):
     assert "beslutat att inte inleda utredning" in text and "Skäl för beslutet: Uppgifterna är utredda." in text
 
 
-def test_unknown_child_template_and_empty_letter_are_refused(letters):
+def test_unknown_child_template_and_empty_or_unfilled_letter_are_refused(letters):
     with pytest.raises(UserError, match="inga anmälningar"):
         letters.fill("X9", "inleda_utredning", "Bo")
     with pytest.raises(UserError, match="finns inte"):
         letters.fill("C7", "okand_mall", "Bo")
     with pytest.raises(UserError, match="tomt"):
         letters.export("C7", "inleda_utredning", "  \n", "anna", "handläggare")
+    unfilled = letters.fill("C7", "information_vardnadshavare", "Bo")
+    with pytest.raises(UserError, match=r"tomma fält: \[vårdnadshavare\], \[diarienummer\]"):
+        letters.export("C7", "information_vardnadshavare", unfilled, "anna", "handläggare")
     assert not letters.outbox.exists() or not list(letters.outbox.iterdir())
 
 
