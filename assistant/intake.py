@@ -19,6 +19,7 @@ import email.policy
 import email.utils
 import hashlib
 import html
+import os
 import re
 import shutil
 import sqlite3
@@ -522,21 +523,51 @@ class Intake:
 
     def run_once(self, user: str = SYSTEM_USER, role: str = "system", settle_seconds: float = 0.0) -> list[InboxResult]:
         """Read every file waiting in the inbox into proposals, then move it out of the inbox."""
-        return [self._take(path, user, role) for path in self.waiting_files(settle_seconds)]
+        results = [self._take(path, user, role) for path in self.waiting_files(settle_seconds)]
+        return [r for r in results if r is not None]
 
-    def _take(self, path: Path, user: str, role: str) -> InboxResult:
+    @property
+    def claims(self) -> Path:
+        """Where a file is moved while it is read: one rename, so the app and the CLI never take the same file."""
+        return self.folders.inbox / ".behandlas"
+
+    def recover_claims(self) -> None:
+        """Files left in the claim folder by a process that stopped midway go back to the inbox (at app start)."""
+        if not self.claims.is_dir():
+            return
+        for path in self.claims.iterdir():
+            try:
+                os.replace(path, _free_name(self.folders.inbox / path.name))
+            except FileNotFoundError:
+                continue
+
+    def _take(self, path: Path, user: str, role: str) -> InboxResult | None:
+        self.claims.mkdir(parents=True, exist_ok=True)
+        original = path.name
         sidecars = [path.with_suffix(s) for s in SIDECAR_SUFFIXES if path.with_suffix(s).exists()]
+        try:
+            claimed = _free_name(self.claims / original)
+            os.replace(path, claimed)
+        except FileNotFoundError:
+            return None  # another process took it
+        for sidecar in sidecars:
+            try:
+                os.replace(sidecar, claimed.with_suffix(sidecar.suffix))
+            except FileNotFoundError:
+                continue
+        sidecars = [claimed.with_suffix(s.suffix) for s in sidecars if claimed.with_suffix(s.suffix).exists()]
+        path = claimed
         try:
             if path.suffix.lower() not in INTAKE_SUFFIXES:
                 kinds = ", ".join(sorted(INTAKE_SUFFIXES))
                 raise InputError(path, f"unsupported file type '{path.suffix}' (the inbox takes {kinds})")
             incoming = read_incoming(path, self.settings.ingest.max_file_bytes)
         except InputError as exc:
-            self._move(path, self.folders.rejected, sidecars, reason=str(exc))
-            return InboxResult(path.name, "rejected", message=exc.problem)
+            self._move(path, self.folders.rejected, sidecars, reason=f"{original}: {exc.problem}")
+            return InboxResult(original, "rejected", message=exc.problem)
         except OSError as exc:
-            self._move(path, self.folders.rejected, sidecars, reason=f"{path}: cannot be read ({exc})")
-            return InboxResult(path.name, "rejected", message=str(exc))
+            self._move(path, self.folders.rejected, sidecars, reason=f"{original}: cannot be read ({exc})")
+            return InboxResult(original, "rejected", message=str(exc))
         known = self._known_texts()
         ids, duplicates = [], []
         for item in incoming:
@@ -560,7 +591,7 @@ class Intake:
                 )
         self._move(path, self.folders.processed, sidecars)
         outcome = "duplicate" if duplicates and len(duplicates) == len(ids) else "proposed"
-        return InboxResult(path.name, outcome, tuple(ids))
+        return InboxResult(original, outcome, tuple(ids))
 
     def _known_texts(self) -> list[tuple[str, str]]:
         """Normalised texts of every stored report and every proposal still waiting or registered."""

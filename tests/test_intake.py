@@ -82,7 +82,7 @@ def test_email_with_pdf_and_text_file_are_proposed_and_registered(intake):
     assert "personnumret" in mail.child_reason and "patrull kallades" in " ".join(mail.text.split())
     assert (school.child_id, school.child_name, school.birth_date) == ("", "Olle Berg", dt.date(2016, 5, 4))
     assert (school.reporter, school.date) == ("skola", dt.date(2025, 3, 4))
-    assert not list(intake.folders.inbox.iterdir())
+    assert not [p for p in intake.folders.inbox.rglob("*") if p.is_file()]
     assert sorted(p.name for p in intake.folders.processed.iterdir()) == ["mentor.txt", "polisen.eml"]
     store = intake.assistant.store
     assert store.children() == []  # nothing is registered before a caseworker confirms
@@ -156,7 +156,7 @@ def test_unreadable_files_go_to_rejected_with_a_reason(intake):
     ]
     assert "damaged PDF" in (rejected / "trasig.pdf.reason.txt").read_text(encoding="utf-8")
     assert "unsupported file type '.png'" in (rejected / "bild.png.reason.txt").read_text(encoding="utf-8")
-    assert not list(intake.folders.inbox.iterdir())
+    assert not [p for p in intake.folders.inbox.rglob("*") if p.is_file()]
 
 
 def test_reject_and_correct_are_audited(intake):
@@ -215,3 +215,20 @@ def test_forwarding_headers_and_quotes_are_ignored_when_comparing():
     )
     assert same_report(normalised(original), normalised(forwarded))
     assert not same_report(normalised(original), normalised(original.replace("pappa", "mamma")))
+
+
+def test_a_file_is_taken_once_and_a_stopped_run_gives_it_back(intake):
+    """The app's watcher and 'assistant intake run' may look at the inbox at the same moment: a file is
+    claimed by one rename, and the loser skips it. A file left claimed by a stopped process returns."""
+    waiting = intake.folders.inbox / "a.txt"
+    waiting.write_text(SCHOOL_TEXT, encoding="utf-8")
+    other = Intake(intake.assistant)
+    [path] = other.waiting_files()
+    intake.run_once("anna")
+    assert other._take(path, "bo", "handläggare") is None
+    assert len(intake.queue.list()) == 1
+
+    intake.claims.mkdir(exist_ok=True)
+    (intake.claims / "b.txt").write_text(SCHOOL_TEXT.replace("Olle", "Nils"), encoding="utf-8")
+    intake.recover_claims()
+    assert [p.name for p in intake.waiting_files()] == ["b.txt"]

@@ -69,6 +69,7 @@ def start_inbox_watcher(intake: Intake, stop: threading.Event | None = None) -> 
     config = intake.settings.intake
 
     def watch() -> None:
+        intake.recover_claims()
         while not stop.is_set():
             try:
                 for result in intake.run_once(SYSTEM_USER, "system", config.settle_seconds):
