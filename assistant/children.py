@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+
+from assistant.sqlitefile import SQLiteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS children (
@@ -93,18 +92,8 @@ def same_name(a: str, b: str) -> bool:
     return " ".join(a.casefold().split()) == " ".join(b.casefold().split()) and bool(a.strip())
 
 
-class ChildRegistry:
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
-            db.row_factory = sqlite3.Row
-            yield db
+class ChildRegistry(SQLiteFile):
+    schema = SCHEMA
 
     def all(self) -> list[Child]:
         with self._connect() as db:

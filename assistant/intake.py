@@ -22,11 +22,8 @@ import html
 import os
 import re
 import shutil
-import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -41,6 +38,7 @@ from assistant.pipeline import Assistant
 from assistant.readers import ID_PATTERN, REPORT_SUFFIXES, SIDECAR_SUFFIXES, read_texts
 from assistant.schema import REPORTER_CATEGORIES
 from assistant.settings import Settings
+from assistant.sqlitefile import SQLiteFile
 
 INTAKE_SUFFIXES = REPORT_SUFFIXES | {".eml"}
 DEFAULT_ROLE = "handläggare"
@@ -413,20 +411,10 @@ CREATE INDEX IF NOT EXISTS proposals_status ON proposals (status);
 """
 
 
-class IntakeQueue:
+class IntakeQueue(SQLiteFile):
     """Proposals persisted in SQLite under the home: one connection per call, safe from several threads."""
 
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
-            db.row_factory = sqlite3.Row
-            yield db
+    schema = SCHEMA
 
     def add(self, proposal: Proposal) -> Proposal:
         with self._connect() as db:
