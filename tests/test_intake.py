@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -232,3 +233,26 @@ def test_a_file_is_taken_once_and_a_stopped_run_gives_it_back(intake):
     (intake.claims / "b.txt").write_text(SCHOOL_TEXT.replace("Olle", "Nils"), encoding="utf-8")
     intake.recover_claims()
     assert [p.name for p in intake.waiting_files()] == ["b.txt"]
+
+
+def test_command_line_run_list_reject_with_user(tmp_path):
+    """`assistant intake …` in a subprocess: the acting user given with --user reaches the audit log."""
+    from tests.test_cli import run
+
+    home = tmp_path / "home"
+    (home / "inkorg").mkdir(parents=True)
+    (home / "inkorg" / "mentor.txt").write_text(SCHOOL_TEXT, encoding="utf-8")
+    (home / "inkorg" / "trasig.docx").write_bytes(b"not a zip")
+
+    ran = run(home, "intake", "run", "--user", "cecilia")
+    assert ran.returncode == 0, ran.stderr
+    assert "FÖRSLAG  mentor.txt: förslag 1" in ran.stdout and "AVVISAD  trasig.docx" in ran.stderr
+    listed = run(home, "intake", "list")
+    assert "nytt barn: Olle Berg, född 2016-05-04" in listed.stdout and "anmälare: skola" in listed.stdout
+    wrong = run(home, "intake", "confirm", "1", "--reporter", "brevbärare", "--user", "cecilia")
+    assert wrong.returncode == 2 and "'brevbärare' är ingen anmälarkategori" in wrong.stderr
+    rejected = run(home, "intake", "reject", "1", "--reason", "fel kommun", "--user", "cecilia")
+    assert rejected.returncode == 0 and "avvisat" in rejected.stdout
+    audit = [json.loads(line) for line in run(home, "audit", "export").stdout.splitlines()]
+    assert [(e["action"], e["user"]) for e in audit] == [("intake_reject", "cecilia")]
+    assert run(home, "intake", "list").stdout.strip() == "Inga förslag."
