@@ -191,9 +191,10 @@ def build_intake_tab(
     status = gr.HTML(elem_id="intake-message", js_on_load=None)
     table = gr.HTML(elem_id="intake-list", js_on_load=None)
     picked = gr.Dropdown(label="Förslag att granska", choices=[], value=None, elem_id="intake-pick")
+    gr.Markdown("Barnet (lämna id tomt för ett nytt barn):")  # no label here says "Barn": that names the child picker
     with gr.Row():
-        child_id = gr.Textbox(label="Barnets id (tomt: nytt barn)", max_lines=1, elem_id="intake-child")
-        child_name = gr.Textbox(label="Barnets namn", max_lines=1, elem_id="intake-name")
+        child_id = gr.Textbox(label="Id", max_lines=1, elem_id="intake-child")
+        child_name = gr.Textbox(label="Namn", max_lines=1, elem_id="intake-name")
         born = gr.Textbox(label="Född (ÅÅÅÅ-MM-DD)", max_lines=1, elem_id="intake-born")
     with gr.Row():
         date = gr.Textbox(label="Anmälans datum (ÅÅÅÅ-MM-DD)", max_lines=1, elem_id="intake-date")

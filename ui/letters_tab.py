@@ -70,7 +70,7 @@ def build_letters_tab(tab: gr.Tab, letters: LetterDesk, user: gr.Textbox) -> Non
         "kommer aldrig med i brevet om du inte själv skriver in dem."
     )
     with gr.Row():
-        child = gr.Dropdown(label="Barn", choices=child_choices(), value=None, elem_id="letter-child")
+        child = gr.Dropdown(label="Ärende", choices=child_choices(), value=None, elem_id="letter-child")
         template = gr.Dropdown(label="Brevmall", choices=template_choices, value=None, elem_id="letter-template")
         decision = gr.Radio(label="Beslut", choices=decision_choices, value="", elem_id="letter-decision")
     with gr.Row():
