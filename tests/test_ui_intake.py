@@ -82,7 +82,7 @@ def start_app(env: dict, attempts: int = 3) -> tuple[subprocess.Popen, int]:
 
 
 def choose(tab, label: str, option: str) -> None:
-    tab.get_by_label(label).click()
+    tab.get_by_label(label, exact=True).click()
     tab.get_by_role("option", name=option).click()
 
 
