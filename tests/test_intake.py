@@ -256,3 +256,30 @@ def test_command_line_run_list_reject_with_user(tmp_path):
     audit = [json.loads(line) for line in run(home, "audit", "export").stdout.splitlines()]
     assert [(e["action"], e["user"]) for e in audit] == [("intake_reject", "cecilia")]
     assert run(home, "intake", "list").stdout.strip() == "Inga förslag."
+
+
+def test_jsonl_lines_and_a_docx_without_metadata_become_proposals(intake):
+    from docx import Document
+
+    lines = [
+        {"text": "Grannen hör att pappa skriker på barnen varje kväll.", "date": "2024-02-01"},
+        {"text": "Vid besöket på BVC hade barnet ett blåmärke.", "child_id": "K3", "reporter": "hälso- och sjukvård"},
+    ]
+    (intake.folders.inbox / "flera.jsonl").write_text(
+        "\n".join(json.dumps(line, ensure_ascii=False) for line in lines), encoding="utf-8"
+    )
+    letter = Document()
+    letter.add_paragraph("Barnets namn: Nils Ek\nRektor på Ekskolan har sett att Nils är rädd för sin styvpappa.")
+    letter.save(str(intake.folders.inbox / "rektor.docx"))
+
+    intake.run_once("anna")
+
+    by_text = {p.text[:12]: p for p in intake.queue.list(("pending",))}
+    neighbour, clinic, school = by_text["Grannen hör "], by_text["Vid besöket "], by_text["Barnets namn"]
+    assert (neighbour.reporter, neighbour.date, neighbour.date_reason) == (
+        "privatperson",
+        dt.date(2024, 2, 1),
+        "datumet stod i filens metadata",
+    )
+    assert (clinic.child_id, clinic.reporter) == ("K3", "hälso- och sjukvård")
+    assert (school.child_name, school.reporter, school.file_name) == ("Nils Ek", "skola", "rektor.docx")
