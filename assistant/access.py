@@ -53,9 +53,9 @@ ROLE_LABELS = {Role.caseworker: "handläggare", Role.evaluator: "utvärderare", 
 
 # The page's tabs each role sees; a new tab gets an id here and in ui/app.py.
 ROLE_TABS: dict[Role, frozenset[str]] = {
-    Role.caseworker: frozenset({"cases"}),
+    Role.caseworker: frozenset({"cases", "intake", "letters"}),
     Role.evaluator: frozenset({"evaluation"}),
-    Role.admin: frozenset({"cases", "admin"}),
+    Role.admin: frozenset({"cases", "intake", "letters", "admin"}),
 }
 UPLOAD_ROLES = frozenset({Role.caseworker, Role.admin})
 USERNAME = re.compile(r"^[\w.@-]{2,64}$")

@@ -14,6 +14,7 @@ import typer
 
 from assistant.errors import UserError
 from assistant.feedback import feedback_app
+from assistant.intake_cli import intake_app
 from assistant.schema import Report
 from assistant.settings import disable_telemetry, load_settings
 from assistant.users_cli import children_app, users_app
@@ -30,6 +31,7 @@ audit_app = typer.Typer(no_args_is_help=True, help="Audit log: verify the chain,
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(children_app, name="children")
+app.add_typer(intake_app, name="intake")
 
 
 class State:

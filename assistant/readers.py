@@ -116,6 +116,18 @@ def _is_report_file(path: Path) -> bool:
 def read_reports(path: Path, max_bytes: int = 20 * 1024 * 1024) -> list[Report]:
     """Read one file into reports, or raise ``InputError`` naming it."""
     suffix = path.suffix.lower()
+    raw = _checked_bytes(path, max_bytes)
+    if suffix == ".jsonl":
+        return _read_jsonl(path, raw)
+    if suffix in (".txt", ".md"):
+        return [_read_front_matter(path, raw)]
+    meta = _read_sidecar(path)
+    text = _read_docx(path, raw) if suffix == ".docx" else _read_pdf(path, raw)
+    return [_validated(path, {**meta, "text": text})]
+
+
+def _checked_bytes(path: Path, max_bytes: int) -> bytes:
+    suffix = path.suffix.lower()
     if suffix not in REPORT_SUFFIXES:
         raise InputError(path, f"unsupported file type '{suffix}' (use {', '.join(sorted(REPORT_SUFFIXES))})")
     try:
@@ -127,16 +139,43 @@ def read_reports(path: Path, max_bytes: int = 20 * 1024 * 1024) -> list[Report]:
     if size > max_bytes:
         raise InputError(path, f"is {size:,} bytes, above the limit of {max_bytes:,}")
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise InputError(path, f"cannot be read: {exc.strerror}") from None
+
+
+def read_texts(path: Path, max_bytes: int = 20 * 1024 * 1024) -> list[tuple[dict, str]]:
+    """The text of a file with whatever metadata it carries, none required: for the intake inbox,
+    where metadata that is missing is proposed from the text. One (metadata, text) pair per report."""
+    suffix = path.suffix.lower()
+    raw = _checked_bytes(path, max_bytes)
     if suffix == ".jsonl":
-        return _read_jsonl(path, raw)
+        pairs = []
+        for number, line in enumerate(decode_text(path, raw).splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(path, f"line {number}: not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict) or not str(record.get("text") or "").strip():
+                raise InputError(path, f"line {number}: expected a JSON object with a text")
+            text = str(record.pop("text"))
+            pairs.append((record, text))
+        if not pairs:
+            raise InputError(path, "contains no reports")
+        return pairs
     if suffix in (".txt", ".md"):
-        return [_read_front_matter(path, raw)]
-    meta = _read_sidecar(path)
-    text = _read_docx(path, raw) if suffix == ".docx" else _read_pdf(path, raw)
-    return [_validated(path, {**meta, "text": text})]
+        text = decode_text(path, raw)
+        match = FRONT_MATTER.match(text)
+        meta = _yaml_mapping(path, match.group(1)) if match else {}
+        body = text[match.end() :].strip() if match else text.strip()
+        if not body:
+            raise InputError(path, "contains no text")
+        return [(meta, body)]
+    sidecar = next((path.with_suffix(s) for s in SIDECAR_SUFFIXES if path.with_suffix(s).exists()), None)
+    meta = _read_sidecar(path) if sidecar else {}
+    return [(meta, _read_docx(path, raw) if suffix == ".docx" else _read_pdf(path, raw))]
 
 
 def decode_text(path: Path, raw: bytes) -> str:

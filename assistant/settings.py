@@ -104,6 +104,23 @@ class AccessSettings(BaseModel):
     min_password_chars: int = 12
     max_failed_logins: int = Field(5, description="failed logins in a row before the account is locked for a while")
     lockout_minutes: int = 15
+class IntakeSettings(BaseModel):
+    """The watched inbox and where its files go; unset folders lie under the home."""
+
+    inbox: Path | None = Field(None, description="watched folder (default <home>/inkorg)")
+    processed: Path | None = Field(None, description="read files, kept (default <home>/inkorg-behandlade)")
+    rejected: Path | None = Field(
+        None, description="unreadable files with a reason file (default <home>/inkorg-avvisade)"
+    )
+    outbox: Path | None = Field(None, description="exported letters (default <home>/utkorg)")
+    poll_seconds: float = Field(3.0, description="how often the app looks in the inbox")
+    settle_seconds: float = Field(2.0, description="a file younger than this may still be written; the app waits")
+    new_days: int = Field(7, description="a report registered from the inbox is marked 'ny' this many days")
+
+
+class LetterSettings(BaseModel):
+    templates_dir: Path = Field(PROJECT_ROOT / "letters", description="Jinja2 letter templates and index.yaml")
+    organisation: str = Field("Socialtjänsten", description="the sender named in letters")
 
 
 class Settings(BaseSettings):
@@ -123,6 +140,8 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     ui: UISettings = UISettings()
     access: AccessSettings = AccessSettings()
+    intake: IntakeSettings = IntakeSettings()
+    letters: LetterSettings = LetterSettings()
 
     @classmethod
     def settings_customise_sources(

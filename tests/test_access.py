@@ -111,9 +111,9 @@ def test_visible_children_agrees_with_can_view(policy):
 
 
 def test_tabs_by_role(policy):
-    assert policy.tabs(policy.current("anna")) == {"cases"}
+    assert policy.tabs(policy.current("anna")) == {"cases", "intake", "letters"}
     assert policy.tabs(policy.current("eva")) == {"evaluation"}
-    assert policy.tabs(policy.current("chef")) == {"cases", "admin"}
+    assert policy.tabs(policy.current("chef")) == {"cases", "intake", "letters", "admin"}
     assert not policy.can_upload(policy.current("eva")) and policy.can_upload(policy.current("anna"))
 
 

@@ -27,8 +27,12 @@ from assistant.audit import Outcome
 from assistant.errors import UserError
 from assistant.export import BriefFormat
 from assistant.feedback import Action
+from assistant.intake import Intake
+from assistant.letters import LetterDesk
 from assistant.pipeline import Assistant, SummaryRun
 from assistant.schema import Summary
+from ui.intake_tab import build_intake_tab, mark_new, start_inbox_watcher
+from ui.letters_tab import build_letters_tab
 from ui.service import CaseDesk, indicator_number
 from ui.views import (
     CSS,
@@ -101,7 +105,7 @@ def _number(value: Any) -> int | None:
 
 REFUSED = "Du har inte behörighet till det ärendet. Försöket har loggats."
 SIGNED_OUT = "Du är inte inloggad längre. Ladda om sidan och logga in igen."
-TAB_IDS = ("cases", "evaluation", "admin")  # which a role sees: assistant.access.ROLE_TABS
+TAB_IDS = ("cases", "intake", "letters", "evaluation", "admin")  # which a role sees: assistant.access.ROLE_TABS
 EVALUATION_NOTE = (
     "Utvärderingen körs på den annoterade korpusen med `assistant eval run` (se eval/README.md). "
     "Rollen utvärderare ser inga ärenden om inte en administratör har tilldelat ett."
@@ -115,6 +119,7 @@ ADMIN_NOTE = (
 def build_app(assistant: Assistant, policy: AccessPolicy) -> gr.Blocks:
     """Every event asks ``policy`` who is logged in (from Gradio's login) and what they may see."""
     desk = CaseDesk(assistant)
+    intake = Intake(assistant)
     taxonomy = assistant.taxonomy
 
     def who(request: gr.Request | None) -> User | None:
@@ -133,7 +138,8 @@ def build_app(assistant: Assistant, policy: AccessPolicy) -> gr.Blocks:
     # --- rendering helpers (closures over the shared desk, no session data) -----------------
 
     def case_view(summary: Summary, unseen: int = 0) -> str:
-        return case_view_html(policy.shown_review(desk.review(summary)), taxonomy, unseen)
+        new_reports = frozenset(intake.new_reports().get(summary.child_id, ()))
+        return case_view_html(policy.shown_review(desk.review(summary)), taxonomy, unseen, new_reports)
 
     def indicator_choices(summary: Summary | None) -> list[tuple[str, str]]:
         if summary is None:
@@ -150,7 +156,8 @@ def build_app(assistant: Assistant, policy: AccessPolicy) -> gr.Blocks:
 
     def case_list(query: str = "", request: gr.Request = None) -> str:
         allowed = visible(who(request))
-        return case_list_html([row for row in desk.case_rows() if row.child_id in allowed], query or "")
+        rows = mark_new([row for row in desk.case_rows() if row.child_id in allowed], intake.new_reports())
+        return case_list_html(rows, query or "")
 
     # --- events -----------------------------------------------------------------------------
 
@@ -191,7 +198,7 @@ def build_app(assistant: Assistant, policy: AccessPolicy) -> gr.Blocks:
         if case.summary is None:
             status = message_html("Ingen sammanställning finns ännu för barnet. Klicka på Sammanställ.")
             return (
-                empty_case_html(child_id, case.reports),
+                empty_case_html(child_id, case.reports, frozenset(intake.new_reports().get(child_id, ()))),
                 None,
                 status,
                 gr.Dropdown(choices=[], value=None),
@@ -479,6 +486,12 @@ def build_app(assistant: Assistant, policy: AccessPolicy) -> gr.Blocks:
                             height=80,
                         )
                         export_message = gr.HTML(elem_id="export-message", js_on_load=None)
+            with gr.Tab("Inkorg", id="intake", elem_id="intake-tab", visible=False) as intake_tab:
+                build_intake_tab(
+                    intake_tab, intake, policy, search, cases, child, case_list, child_choices, MODEL_QUEUE
+                )
+            with gr.Tab("Brev", id="letters", elem_id="letters-tab", visible=False) as letters_tab:
+                build_letters_tab(letters_tab, LetterDesk(assistant.settings, assistant.store), policy)
             with gr.Tab("Utvärdering", id="evaluation", elem_id="tab-evaluation", visible=False) as evaluation_tab:
                 gr.Markdown(EVALUATION_NOTE)
             with gr.Tab("Administration", id="admin", elem_id="tab-admin", visible=False) as admin_tab:
@@ -487,7 +500,7 @@ def build_app(assistant: Assistant, policy: AccessPolicy) -> gr.Blocks:
         app.load(
             on_load,
             inputs=search,
-            outputs=[cases, child, signed_in, tabs, cases_tab, evaluation_tab, admin_tab],
+            outputs=[cases, child, signed_in, tabs, cases_tab, intake_tab, letters_tab, evaluation_tab, admin_tab],
         )
         search.input(case_list, inputs=search, outputs=cases, show_progress="hidden")
         cases.click(on_case_list_click, outputs=[child, status])
@@ -540,6 +553,7 @@ def serve(assistant: Assistant, policy: AccessPolicy, host: str | None = None, p
     """Serve on 127.0.0.1 unless told otherwise, behind Gradio's login checked against the users store;
     light events run four at a time, model-bound ones one."""
     app = build_app(assistant, policy)
+    start_inbox_watcher(Intake(assistant))
     app.queue(default_concurrency_limit=4, max_size=64).launch(
         auth=policy.login,
         auth_message="Logga in med ditt användarnamn och lösenord. Varje inloggning och visat ärende loggas.",

@@ -60,6 +60,7 @@ class CaseRow:
     categories: list[str] = field(default_factory=list)  # labels from the last summary, corrections applied
     summarized_at: dt.datetime | None = None
     unseen: int = 0  # reports added or changed since the last summary
+    new: int = 0  # reports registered from the intake inbox lately (intake.new_days)
 
     @property
     def status(self) -> str:
@@ -89,7 +90,7 @@ def case_list_html(rows: list[CaseRow], query: str = "") -> str:
         body.append(
             f'<tr data-child="{esc(row.child_id)}">'
             f'<td><button type="button" class="link" data-child="{esc(row.child_id)}" '
-            f'aria-label="Öppna ärende {esc(row.child_id)}">{esc(row.child_id)}</button></td>'
+            f'aria-label="Öppna ärende {esc(row.child_id)}">{esc(row.child_id)}</button>{new_badge(row.new)}</td>'
             f"<td>{row.reports}</td><td>{row.first_date}</td><td>{row.last_date}</td>"
             f"<td>{esc(categories)}</td><td>{esc(summarized)}</td>"
             f'<td class="case-status {status_class}">{esc(row.status)}</td></tr>'
@@ -100,6 +101,12 @@ def case_list_html(rows: list[CaseRow], query: str = "") -> str:
         f"<tbody>{''.join(body)}</tbody></table>"
         f'<p class="hint">{len(shown)} av {len(rows)} barn. Klicka på ett id för att öppna ärendet.</p>'
     )
+
+
+def new_badge(count: int) -> str:
+    if not count:
+        return ""
+    return f' <span class="badge-new" title="{count} anmälan/anmälningar registrerade från inkorgen nyligen">ny</span>'
 
 
 # --- progress while a summary is made ---------------------------------------------------
@@ -127,7 +134,9 @@ def progress_html(child_id: str, step: str, done: int, total: int, narrative: st
 # --- the case view ------------------------------------------------------------------------
 
 
-def case_view_html(reviewed: ReviewedSummary, taxonomy: Taxonomy, unseen: int = 0) -> str:
+def case_view_html(
+    reviewed: ReviewedSummary, taxonomy: Taxonomy, unseen: int = 0, new_reports: frozenset[str] = frozenset()
+) -> str:
     summary = reviewed.summary
     count = len(summary.indicators)
     dates = [r.date for r in summary.reports]
@@ -152,7 +161,7 @@ def case_view_html(reviewed: ReviewedSummary, taxonomy: Taxonomy, unseen: int = 
         parts.append(f'<section class="escalation"><h3>Varningssignaler</h3><ul>{flags}</ul></section>')
     parts.append(
         '<section class="timeline"><h3>Tidslinje</h3>'
-        f"{timeline_svg(reviewed.reports, taxonomy)}"
+        f"{timeline_svg(reviewed.reports, taxonomy, new_reports=new_reports)}"
         '<p class="hint">Varje anmälan är en punkt; klicka på den för att läsa anmälan. '
         "Raderna visar vilka kategorier som hittades i den.</p></section>"
     )
@@ -181,11 +190,11 @@ def case_view_html(reviewed: ReviewedSummary, taxonomy: Taxonomy, unseen: int = 
     return "".join(parts)
 
 
-def empty_case_html(child_id: str, reports: list[Report]) -> str:
+def empty_case_html(child_id: str, reports: list[Report], new_reports: frozenset[str] = frozenset()) -> str:
     """A child before the first summary: the reports are listed, nothing is claimed."""
     rows = "".join(
         f'<li><button type="button" class="link" data-report="{esc(r.report_id)}">{esc(r.report_id)}</button> '
-        f"{r.date} · {esc(r.reporter)}</li>"
+        f"{r.date} · {esc(r.reporter)}{new_badge(int(r.report_id in new_reports))}</li>"
         for r in reports
     )
     return (
@@ -277,8 +286,11 @@ def narrative_html(narrative: str, count: int) -> str:
 # --- timeline -----------------------------------------------------------------------------
 
 
-def timeline_svg(reports: list[ReportRef], taxonomy: Taxonomy, width: int = 640) -> str:
-    """Reports over time (top row) and, below, one row per category marking the reports it was found in."""
+def timeline_svg(
+    reports: list[ReportRef], taxonomy: Taxonomy, width: int = 640, new_reports: frozenset[str] = frozenset()
+) -> str:
+    """Reports over time (top row) and, below, one row per category marking the reports it was found in;
+    reports registered from the inbox lately are ringed and titled "ny"."""
     if not reports:
         return '<p class="empty">Inga anmälningar.</p>'
     groups = category_groups(taxonomy)
@@ -318,10 +330,12 @@ def timeline_svg(reports: list[ReportRef], taxonomy: Taxonomy, width: int = 640)
         rx = x(report.date)
         found = ", ".join(taxonomy.label(c) for c in report.categories) or "inga kategorier"
         out.append(
-            f'<circle cx="{rx:.1f}" cy="{top + lane / 2}" r="7" class="report-dot" '
+            f'<circle cx="{rx:.1f}" cy="{top + lane / 2}" r="7" '
+            f'class="report-dot{" new" if report.report_id in new_reports else ""}" '
             f'data-report="{esc(report.report_id)}" '
             f'tabindex="0" role="button" aria-label="Öppna anmälan {esc(report.report_id)}">'
-            f"<title>{report.date} · {esc(report.reporter)} · {esc(report.report_id)}: {esc(found)}</title></circle>"
+            f"<title>{'ny · ' if report.report_id in new_reports else ''}"
+            f"{report.date} · {esc(report.reporter)} · {esc(report.report_id)}: {esc(found)}</title></circle>"
         )
         for index, code in enumerate(present, start=1):
             if code in report.categories:
@@ -506,4 +520,13 @@ button.cite.ref { font-weight: 600; }
 .upload-result td, .upload-result th { padding: 3px 8px; border-bottom: 1px solid #ddd; text-align: left; }
 .upload-result tr.error td { color: #8a1020; }
 .upload-result tr.ok td { color: #1e4620; }
+.badge-new { background: #d97706; color: #fff; border-radius: 8px; padding: 0 6px; font-size: 0.8em; font-weight: 700; }
+.timeline-chart .report-dot.new { stroke: #d97706; stroke-width: 3; }
+.intake-list { width: 100%; border-collapse: collapse; font-size: 0.92em; }
+.intake-list th, .intake-list td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #ddd;
+  vertical-align: top; }
+.intake-list .why { color: #555; font-size: 0.85em; }
+.intake-list tr.status-duplicate td { color: #8a4b00; }
+.intake-list tr.status-rejected td, .intake-list tr.status-registered td { color: #777; }
+.intake-text { border-left: 3px solid #ccc; padding-left: 8px; max-height: 320px; overflow: auto; }
 """
