@@ -43,8 +43,7 @@ def app(tmp_path_factory):
         "ASSISTANT_INTAKE__SETTLE_SECONDS": "0.5",
     }
     subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "users", "add", USER, "--role", "caseworker", "--unit", "nord"]
-        + ["--password-stdin"],
+        [sys.executable, "-m", "assistant.cli", "users", "add", USER, "--role", "caseworker", "--password-stdin"],
         env=env,
         check=True,
         capture_output=True,
