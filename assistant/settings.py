@@ -104,6 +104,8 @@ class AccessSettings(BaseModel):
     min_password_chars: int = 12
     max_failed_logins: int = Field(5, description="failed logins in a row before the account is locked for a while")
     lockout_minutes: int = 15
+
+
 class IntakeSettings(BaseModel):
     """The watched inbox and where its files go; unset folders lie under the home."""
 
