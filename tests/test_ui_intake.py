@@ -42,14 +42,12 @@ def app(tmp_path_factory):
         "ASSISTANT_INTAKE__POLL_SECONDS": "1",
         "ASSISTANT_INTAKE__SETTLE_SECONDS": "0.5",
     }
-    subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "users", "add", USER, "--role", "caseworker", "--password-stdin"],
-        env=env,
-        check=True,
-        capture_output=True,
-        input=PASSWORD + "\n",
-        text=True,
-    )
+    cli = [sys.executable, "-m", "assistant.cli"]
+    for command, password in (
+        ([*cli, "users", "add", "admin", "--role", "admin", "--password-stdin"], "admin-lösenord-2025"),
+        ([*cli, "--user", "admin", "users", "add", USER, "--role", "caseworker", "--password-stdin"], PASSWORD),
+    ):
+        subprocess.run(command, env=env, check=True, capture_output=True, input=password + "\n", text=True)
     process, port = start_app(env)
     try:
         yield f"http://127.0.0.1:{port}/", home
@@ -119,6 +117,7 @@ def test_report_from_inbox_to_registration(app, page):  # noqa: F811 - the fixtu
 
     expect(page.locator("#intake-message")).to_contain_text("registrerat som anmälan", timeout=120_000)
     expect(listing).to_contain_text("registrerad som INK-")
+    page.get_by_role("tab", name="Ärenden").click()
     row = page.locator("#case-list tr[data-child='B0001']")
     expect(row).to_contain_text("ny")
     expect(row.locator(".badge-new")).to_be_visible()
