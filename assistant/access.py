@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -393,6 +393,21 @@ class AccessPolicy:
 
     def can_upload(self, user: User | None) -> bool:
         return user is not None and user.active and user.role in UPLOAD_ROLES
+
+    def admission(self, user: User | None, store) -> Callable[[list[Report]], str]:
+        """For ``Assistant.ingest``: a file may not add to or replace the reports of a child its uploader
+        may not see (a new child is fine). The refusal names no child; the log does."""
+
+        def admit(reports: list[Report]) -> str:
+            for report in reports:
+                stored = store.report(report.report_id)
+                for child_id in {report.child_id, stored.child_id if stored else report.child_id}:
+                    if store.has_child(child_id) and not self.can_view(user, child_id):
+                        self.record(user, Action.UPLOAD, child_id, Outcome.DENIED, detail=report.report_id[:64])
+                        return "filen innehåller anmälningar om ett barn som du inte har behörighet till"
+            return ""
+
+        return admit
 
     def require_upload(self, user: User | None, via: str) -> None:
         if not self.can_upload(user):

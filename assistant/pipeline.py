@@ -30,7 +30,7 @@ from assistant.narrative import (
 from assistant.passages import split_passages
 from assistant.prompts import Prompt, load_prompt
 from assistant.readers import collect_files, read_reports
-from assistant.schema import ModelRef, Passage, Summary
+from assistant.schema import ModelRef, Passage, Report, Summary
 from assistant.settings import Settings
 from assistant.store import IngestOutcome, Store
 from assistant.summary import (
@@ -152,21 +152,29 @@ class Assistant:
 
     # --- ingest ---------------------------------------------------------------
 
-    def ingest(self, paths: list[Path], on_file: Callable[[FileResult], None] | None = None) -> list[FileResult]:
-        """Ingest files and folders; a bad file is reported and skipped, the others go in."""
+    def ingest(
+        self,
+        paths: list[Path],
+        on_file: Callable[[FileResult], None] | None = None,
+        admit: Callable[[list[Report]], str] | None = None,
+    ) -> list[FileResult]:
+        """Ingest files and folders; a bad file is reported and skipped, the others go in.
+        ``admit`` names why a file's reports may not go in (the uploader's access), or returns ''."""
         self.reconcile()
         results = []
         for path in collect_files(paths):
-            result = self.ingest_file(path)
+            result = self.ingest_file(path, admit)
             results.append(result)
             if on_file:
                 on_file(result)
         return results
 
-    def ingest_file(self, path: Path) -> FileResult:
+    def ingest_file(self, path: Path, admit: Callable[[list[Report]], str] | None = None) -> FileResult:
         result = FileResult(str(path))
         try:
             reports = read_reports(path, self.settings.ingest.max_file_bytes)
+            if admit is not None and (refusal := admit(reports)):
+                raise UserError(refusal)
             batch = [(r, split_passages(r, self.settings.ingest.max_passage_chars)) for r in reports]
             result.outcomes = self.store.upsert_reports(batch)
         except UserError as exc:

@@ -396,7 +396,9 @@ def build_app(assistant: Assistant, policy: AccessPolicy) -> gr.Blocks:
         except UserError as exc:
             return message_html(str(exc), "error"), gr.File(value=None), gr.skip(), gr.skip()
         outcomes = desk.ingest_uploads(
-            list(files or []), after=lambda results: record_ingest(policy, user, assistant.store, results, "webb")
+            list(files or []),
+            admit=policy.admission(user, assistant.store),
+            after=lambda results: record_ingest(policy, user, assistant.store, results, "webb"),
         )
         return (
             upload_results_html(outcomes),
