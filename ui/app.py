@@ -1,6 +1,8 @@
 """Gradio page in Swedish: the case list, one child's cited summary, the sources, corrections,
 the meeting brief and uploads.
 
+The page sits behind Gradio's login, checked against the users store; what
+each user may see and every logged event is decided in ``assistant.access``.
 The page never shows anything the pipeline did not verify, and report text
 is HTML-escaped before it is shown (``ui.views``). Model-bound work (a
 summary, an upload that is embedded) runs one at a time under a shared
