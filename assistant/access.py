@@ -362,31 +362,13 @@ class AccessPolicy:
     def can_view(self, user: User | None, child_id: str) -> bool:
         if user is None or not user.active or not child_id:
             return False
-        if child_id in self.users.assigned(user.username):
-            return True
-        child = self.users.child(child_id)
-        if child.protected:
-            return False
-        if user.role == Role.admin:
-            return True
-        return user.role == Role.caseworker and bool(user.unit) and child.unit == user.unit
+        return _allowed(user, self.users.child(child_id), self.users.assigned(user.username))
 
     def visible_children(self, user: User | None, child_ids: Iterable[str]) -> list[str]:
         if user is None or not user.active:
             return []
-        assigned = self.users.assigned(user.username)
-        meta = self.users.children()
-        visible = []
-        for child_id in child_ids:
-            child = meta.get(child_id, ChildAccess(child_id))
-            if child_id in assigned or (
-                not child.protected
-                and (
-                    user.role == Role.admin or (user.role == Role.caseworker and user.unit and child.unit == user.unit)
-                )
-            ):
-                visible.append(child_id)
-        return visible
+        assigned, meta = self.users.assigned(user.username), self.users.children()
+        return [c for c in child_ids if _allowed(user, meta.get(c, ChildAccess(c)), assigned)]
 
     def tabs(self, user: User | None) -> frozenset[str]:
         return ROLE_TABS[user.role] if user is not None and user.active else frozenset()
@@ -501,6 +483,15 @@ def _masked_summary(summary: Summary) -> Summary:
             "narrative": mask_addresses(summary.narrative),
         }
     )
+
+
+def _allowed(user: User, child: ChildAccess, assigned: set[str]) -> bool:
+    """The rules of the module docstring, for an active user."""
+    if child.child_id in assigned:
+        return True
+    if child.protected:
+        return False
+    return user.role == Role.admin or (user.role == Role.caseworker and bool(user.unit) and child.unit == user.unit)
 
 
 def record_ingest(policy: AccessPolicy, user: User, store, results, via: str) -> None:
