@@ -376,9 +376,10 @@ class AccessPolicy:
     def can_upload(self, user: User | None) -> bool:
         return user is not None and user.active and user.role in UPLOAD_ROLES
 
-    def admission(self, user: User | None, store) -> Callable[[list[Report]], str]:
+    def admission(self, user: User, store) -> Callable[[list[Report]], str]:
         """For ``Assistant.ingest``: a file may not add to or replace the reports of a child its uploader
-        may not see (a new child is fine). The refusal names no child; the log does."""
+        may not see. A new child is admitted and claimed for the uploader at once, so that the next file
+        about it goes in too. The refusal names no child; the log does."""
 
         def admit(reports: list[Report]) -> str:
             for report in reports:
@@ -387,6 +388,7 @@ class AccessPolicy:
                     if store.has_child(child_id) and not self.can_view(user, child_id):
                         self.record(user, Action.UPLOAD, child_id, Outcome.DENIED, detail=report.report_id[:64])
                         return "filen innehåller anmälningar om ett barn som du inte har behörighet till"
+            self.claim_new_children(user, {r.child_id for r in reports if not store.has_child(r.child_id)})
             return ""
 
         return admit
@@ -495,14 +497,13 @@ def _allowed(user: User, child: ChildAccess, assigned: set[str]) -> bool:
 
 
 def record_ingest(policy: AccessPolicy, user: User, store, results, via: str) -> None:
-    """Log an upload per child (report ids only) and let the uploader's unit have the children it brings."""
+    """Log an upload per child (report ids only)."""
     by_child: dict[str, list[str]] = {}
     for result in results:
         for report_id in result.outcomes:
             report = store.report(report_id)
             if report is not None:
                 by_child.setdefault(report.child_id, []).append(report_id)
-    policy.claim_new_children(user, by_child)
     action = Action.INGEST if via == "cli" else Action.UPLOAD
     for child_id, report_ids in sorted(by_child.items()):
         policy.record(user, action, child_id, detail=f"{via} {','.join(sorted(report_ids))}")
