@@ -274,5 +274,7 @@ def test_an_upload_may_not_touch_a_child_the_uploader_may_not_see(make_assistant
     assert assistant.store.report("T1-R1").text == original and assistant.store.report("T1-R9") is None
     assert not upload("own.jsonl", {**base, "report_id": "T2-R2", "child_id": "T2"}).error
     assert not upload("new.jsonl", {**base, "report_id": "N9-R1", "child_id": "N9"}).error
+    assert not upload("more.jsonl", {**base, "report_id": "N9-R2", "child_id": "N9"}).error  # claimed by bo's unit
+    assert policy.users.child("N9").unit == "syd"
     denied = [(e.child_id, e.outcome) for e in policy.audit.entries() if e.action == "upload"]
     assert denied == [("T1", "denied")] * 3
