@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -362,37 +362,36 @@ class AccessPolicy:
     def can_view(self, user: User | None, child_id: str) -> bool:
         if user is None or not user.active or not child_id:
             return False
-        if child_id in self.users.assigned(user.username):
-            return True
-        child = self.users.child(child_id)
-        if child.protected:
-            return False
-        if user.role == Role.admin:
-            return True
-        return user.role == Role.caseworker and bool(user.unit) and child.unit == user.unit
+        return _allowed(user, self.users.child(child_id), self.users.assigned(user.username))
 
     def visible_children(self, user: User | None, child_ids: Iterable[str]) -> list[str]:
         if user is None or not user.active:
             return []
-        assigned = self.users.assigned(user.username)
-        meta = self.users.children()
-        visible = []
-        for child_id in child_ids:
-            child = meta.get(child_id, ChildAccess(child_id))
-            if child_id in assigned or (
-                not child.protected
-                and (
-                    user.role == Role.admin or (user.role == Role.caseworker and user.unit and child.unit == user.unit)
-                )
-            ):
-                visible.append(child_id)
-        return visible
+        assigned, meta = self.users.assigned(user.username), self.users.children()
+        return [c for c in child_ids if _allowed(user, meta.get(c, ChildAccess(c)), assigned)]
 
     def tabs(self, user: User | None) -> frozenset[str]:
         return ROLE_TABS[user.role] if user is not None and user.active else frozenset()
 
     def can_upload(self, user: User | None) -> bool:
         return user is not None and user.active and user.role in UPLOAD_ROLES
+
+    def admission(self, user: User, store) -> Callable[[list[Report]], str]:
+        """For ``Assistant.ingest``: a file may not add to or replace the reports of a child its uploader
+        may not see. A new child is admitted and claimed for the uploader at once, so that the next file
+        about it goes in too. The refusal names no child; the log does."""
+
+        def admit(reports: list[Report]) -> str:
+            for report in reports:
+                stored = store.report(report.report_id)
+                for child_id in {report.child_id, stored.child_id if stored else report.child_id}:
+                    if store.has_child(child_id) and not self.can_view(user, child_id):
+                        self.record(user, Action.UPLOAD, child_id, Outcome.DENIED, detail=report.report_id[:64])
+                        return "filen innehåller anmälningar om ett barn som du inte har behörighet till"
+            self.claim_new_children(user, {r.child_id for r in reports if not store.has_child(r.child_id)})
+            return ""
+
+        return admit
 
     def require_upload(self, user: User | None, via: str) -> None:
         if not self.can_upload(user):
@@ -488,15 +487,23 @@ def _masked_summary(summary: Summary) -> Summary:
     )
 
 
+def _allowed(user: User, child: ChildAccess, assigned: set[str]) -> bool:
+    """The rules of the module docstring, for an active user."""
+    if child.child_id in assigned:
+        return True
+    if child.protected:
+        return False
+    return user.role == Role.admin or (user.role == Role.caseworker and bool(user.unit) and child.unit == user.unit)
+
+
 def record_ingest(policy: AccessPolicy, user: User, store, results, via: str) -> None:
-    """Log an upload per child (report ids only) and let the uploader's unit have the children it brings."""
+    """Log an upload per child (report ids only)."""
     by_child: dict[str, list[str]] = {}
     for result in results:
         for report_id in result.outcomes:
             report = store.report(report_id)
             if report is not None:
                 by_child.setdefault(report.child_id, []).append(report_id)
-    policy.claim_new_children(user, by_child)
     action = Action.INGEST if via == "cli" else Action.UPLOAD
     for child_id, report_ids in sorted(by_child.items()):
         policy.record(user, action, child_id, detail=f"{via} {','.join(sorted(report_ids))}")

@@ -79,7 +79,11 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders")]
     policy, user = _acting()
     policy.require_upload(user, "cli")
     assistant = _assistant()
-    results = assistant.ingest(paths, on_file=lambda r: typer.echo(_describe(r), err=bool(r.error)))
+    results = assistant.ingest(
+        paths,
+        on_file=lambda r: typer.echo(_describe(r), err=bool(r.error)),
+        admit=policy.admission(user, assistant.store),
+    )
     record_ingest(policy, user, assistant.store, results, via="cli")
     if not results:
         _err("no report files found in the given paths")

@@ -154,21 +154,29 @@ class Assistant:
 
     # --- ingest ---------------------------------------------------------------
 
-    def ingest(self, paths: list[Path], on_file: Callable[[FileResult], None] | None = None) -> list[FileResult]:
-        """Ingest files and folders; a bad file is reported and skipped, the others go in."""
+    def ingest(
+        self,
+        paths: list[Path],
+        on_file: Callable[[FileResult], None] | None = None,
+        admit: Callable[[list[Report]], str] | None = None,
+    ) -> list[FileResult]:
+        """Ingest files and folders; a bad file is reported and skipped, the others go in.
+        ``admit`` names why a file's reports may not go in (the uploader's access), or returns ''."""
         self.reconcile()
         results = []
         for path in collect_files(paths):
-            result = self.ingest_file(path)
+            result = self.ingest_file(path, admit)
             results.append(result)
             if on_file:
                 on_file(result)
         return results
 
-    def ingest_file(self, path: Path) -> FileResult:
+    def ingest_file(self, path: Path, admit: Callable[[list[Report]], str] | None = None) -> FileResult:
         result = FileResult(str(path))
         try:
             reports = read_reports(path, self.settings.ingest.max_file_bytes)
+            if admit is not None and (refusal := admit(reports)):
+                raise UserError(refusal)
             batch, pseudonyms = self.cut(reports)
             result.outcomes = self.store.upsert_reports(batch, self.redaction, pseudonyms)
         except UserError as exc:

@@ -243,3 +243,38 @@ def test_cli_users_roles_and_the_audit_trail(tmp_path, fixture_file):
             data = path.read_bytes()
             assert PASSWORD.encode() not in data
             assert b"pappa slog henne" not in data and b"Elsa" not in data, path
+
+
+def test_an_upload_may_not_touch_a_child_the_uploader_may_not_see(make_assistant, tmp_path, fixture_file):
+    """Real store, Chroma and embeddings: a caseworker of unit syd cannot add to or overwrite nord's child T1,
+    neither under T1's id nor by reusing one of T1's report ids for another child; a new child is fine."""
+    assistant = make_assistant()
+    settings = assistant.settings
+    policy = AccessPolicy.for_settings(settings)
+    policy.users.add("bo", Role.caseworker, PASSWORD, unit="syd")
+    assert not [r for r in assistant.ingest([fixture_file]) if r.error]  # bootstrap: no user yet
+    policy.users.set_unit("T1", "nord")
+    policy.users.set_unit("T2", "syd")
+    bo = policy.current("bo")
+    original = assistant.store.report("T1-R1").text
+
+    def upload(name: str, record: dict):
+        path = tmp_path / name
+        path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+        return assistant.ingest([path], admit=policy.admission(bo, assistant.store))[0]
+
+    base = {"date": "2024-01-01", "reporter": "skola", "text": "Ny text."}
+    for name, record in (
+        ("add.jsonl", {**base, "report_id": "T1-R9", "child_id": "T1"}),
+        ("overwrite.jsonl", {**base, "report_id": "T1-R1", "child_id": "T1"}),
+        ("steal.jsonl", {**base, "report_id": "T1-R1", "child_id": "T2"}),
+    ):
+        result = upload(name, record)
+        assert "behörighet" in result.error and "T1" not in result.error.split(":", 1)[1], result.error
+    assert assistant.store.report("T1-R1").text == original and assistant.store.report("T1-R9") is None
+    assert not upload("own.jsonl", {**base, "report_id": "T2-R2", "child_id": "T2"}).error
+    assert not upload("new.jsonl", {**base, "report_id": "N9-R1", "child_id": "N9"}).error
+    assert not upload("more.jsonl", {**base, "report_id": "N9-R2", "child_id": "N9"}).error  # claimed by bo's unit
+    assert policy.users.child("N9").unit == "syd"
+    denied = [(e.child_id, e.outcome) for e in policy.audit.entries() if e.action == "upload"]
+    assert denied == [("T1", "denied")] * 3

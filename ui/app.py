@@ -1,6 +1,8 @@
 """Gradio page in Swedish: the case list, one child's cited summary, the sources, corrections,
 the meeting brief and uploads.
 
+The page sits behind Gradio's login, checked against the users store; what
+each user may see and every logged event is decided in ``assistant.access``.
 The page never shows anything the pipeline did not verify, and report text
 is HTML-escaped before it is shown (``ui.views``). Model-bound work (a
 summary, an upload that is embedded) runs one at a time under a shared
@@ -403,7 +405,9 @@ def build_app(assistant: Assistant, policy: AccessPolicy) -> gr.Blocks:
         except UserError as exc:
             return message_html(str(exc), "error"), gr.File(value=None), gr.skip(), gr.skip()
         outcomes = desk.ingest_uploads(
-            list(files or []), after=lambda results: record_ingest(policy, user, assistant.store, results, "webb")
+            list(files or []),
+            admit=policy.admission(user, assistant.store),
+            after=lambda results: record_ingest(policy, user, assistant.store, results, "webb"),
         )
         return (
             upload_results_html(outcomes),

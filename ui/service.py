@@ -192,9 +192,13 @@ class CaseDesk:
     # --- upload ----------------------------------------------------------------------------
 
     def ingest_uploads(
-        self, uploaded: list[str], after: Callable[[list[FileResult]], None] | None = None
+        self,
+        uploaded: list[str],
+        admit: Callable[[list[Report]], str] | None = None,
+        after: Callable[[list[FileResult]], None] | None = None,
     ) -> list[UploadOutcome]:
-        """Ingest uploaded files by their own names, with sidecars beside their documents;
+        """Ingest uploaded files by their own names, with sidecars beside their documents.
+        ``admit`` may refuse a file's reports (the uploader's access, see ``Assistant.ingest``);
         ``after`` gets the pipeline's results (the audit log and unit of new children).
 
         Gradio keeps each upload in its own folder; a .docx or .pdf finds its
@@ -205,7 +209,7 @@ class CaseDesk:
             documents = [p for p in staged if p.suffix.lower() in REPORT_SUFFIXES]
             sidecars = [p for p in staged if p.suffix.lower() in SIDECAR_SUFFIXES]
             others = [p for p in staged if p not in documents and p not in sidecars]
-            results = self.assistant.ingest(documents) if documents else []
+            results = self.assistant.ingest(documents, admit=admit) if documents else []
             if after is not None:
                 after(results)
             outcomes = [self._outcome(r, Path(folder)) for r in results]
