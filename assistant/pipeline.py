@@ -28,7 +28,7 @@ from assistant.narrative import (
     narrative_items,
 )
 from assistant.passages import split_passages
-from assistant.prompts import Prompt, load_prompt
+from assistant.prompts import Prompt, forges_chat, load_prompt
 from assistant.readers import collect_files, read_reports
 from assistant.redact import VERSION as REDACTION_VERSION
 from assistant.redact import Pseudonyms, pseudonymised_passages
@@ -330,8 +330,10 @@ class Assistant:
 
 
 def previous_sentences(passages: list[Passage]) -> dict[str, str]:
+    """The sentence before each passage, as context for the model; a passage forging chat turns is
+    never given as context (it would speak to the model about its neighbour)."""
     previous: dict[str, str] = {}
     for before, passage in pairwise(passages):
-        if before.report_id == passage.report_id:
+        if before.report_id == passage.report_id and not forges_chat(before.text):
             previous[passage.passage_id] = before.text
     return previous

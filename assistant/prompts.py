@@ -23,6 +23,7 @@ FILE_NAME = re.compile(r"^(?P<id>[a-z0-9_-]+)\.v(?P<version>\d+)\.yaml$")
 # Chat-template control tokens (ChatML's <|im_start|>, <|endoftext|>, SmolLM's <repo_name>, ...).
 CONTROL_TOKEN = re.compile(r"<(?=\|[^<>\n]{0,40}\|>|/?[A-Za-z_]{1,30}>)")
 WORD_JOINER = "\u2060"
+CHAT_TURN = re.compile(r"<\|[^<>\n]{0,40}\|>")
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)  # noqa: S701 - prompt text, not HTML
 
 
@@ -49,6 +50,12 @@ class Prompt:
             messages.append({"role": "assistant", "content": json.dumps(example["output"], ensure_ascii=False)})
         messages.append({"role": "user", "content": self.user.render(**inert(user_vars)).strip()})
         return messages
+
+
+def forges_chat(text: str) -> bool:
+    """Text that writes chat-template turns (``<|im_start|>system``) is an attempt to steer the model,
+    never report prose."""
+    return bool(CHAT_TURN.search(text))
 
 
 def inert(value):

@@ -409,6 +409,20 @@ def test_chat_control_tokens_in_report_text_stay_text(tiny_llm, make_assistant):
     assert "im_start|>system" in messages[-1]["content"]  # the text is still there for the caseworker's eyes
 
 
+def test_a_passage_forging_chat_turns_is_no_context_for_its_neighbour():
+    from assistant.passages import split_passages
+    from assistant.pipeline import previous_sentences
+    from assistant.schema import Report
+
+    text = REPORT.format(injected=INJECTIONS["chat tokens"] + "\n\n")
+    passages = split_passages(Report(**META, text=text))
+    context = previous_sentences(passages)
+    after = next(p for p in passages if p.text.startswith("Hon berättade"))
+    assert after.passage_id not in context
+    plain = split_passages(Report(**META, text=REPORT.format(injected=INJECTIONS["plain"] + "\n\n")))
+    assert previous_sentences(plain)[plain[2].passage_id] == INJECTIONS["plain"]
+
+
 # --- HTML and script in report text --------------------------------------------------------
 
 HOSTILE_HTML = '<script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:alert(3)">x</a>'
@@ -476,3 +490,18 @@ def test_html_in_report_text_file_names_and_errors_is_shown_as_text(tmp_path):
         assert active_content(markup) == [], name
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in views["source"]
     assert "&lt;img src=x onerror=&quot;alert(2)&quot;&gt;" in views["upload"]
+
+
+def test_upload_of_a_document_with_a_broken_sidecar_is_explained_in_swedish(ingested, tmp_path):
+    """Through the page's service layer: the message names the sidecar and says the problem in Swedish."""
+    from ui.service import CaseDesk
+
+    document = tmp_path / "brev.docx"
+    document.write_bytes(docx_bytes())
+    sidecar = tmp_path / "brev.yaml"
+    sidecar.write_bytes(b"report_id: [H1\n")
+    before = snapshot(ingested)
+    outcomes = CaseDesk(ingested).ingest_uploads([str(document), str(sidecar)])
+    assert [(o.name, o.ok) for o in outcomes] == [("brev.docx", False), ("brev.yaml", True)]
+    assert outcomes[0].message.startswith("sidofilen brev.yaml: metadata är inte giltig YAML (")
+    assert snapshot(ingested) == before

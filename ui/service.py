@@ -65,8 +65,14 @@ ERROR_TRANSLATIONS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
+SIDECAR_PROBLEM = re.compile(r"^([^/:]+\.ya?ml): (.+)$", re.DOTALL)
+
+
 def swedish_error(problem: str) -> str:
     """The reader's reason in Swedish when it is a known one; otherwise as given, behind a Swedish lead."""
+    sidecar = SIDECAR_PROBLEM.match(problem)
+    if sidecar:
+        return f"sidofilen {sidecar[1]}: {swedish_error(sidecar[2]).removeprefix('filen ')}"
     for pattern, replacement in ERROR_TRANSLATIONS:
         if pattern.match(problem):
             return pattern.sub(replacement, problem)
