@@ -110,14 +110,6 @@ def build_intake_tab(
             return False
         return True
 
-    def place(user: User, child_id: str) -> None:
-        if policy.users.child(child_id).unit or policy.can_view(user, child_id):
-            return
-        if user.unit:
-            policy.users.set_unit(child_id, user.unit)
-        else:
-            policy.users.assign(user.username, child_id)
-
     def listing():
         waiting = intake.queue.list(("pending", "duplicate"))
         decided = intake.queue.list(("registered", "rejected"))[-RECENT_DECIDED:][::-1]
@@ -169,7 +161,7 @@ def build_intake_tab(
             proposal = intake.confirm(
                 int(proposal_id), user.username, user.role, child_id, reporter, date, child_name, born
             )
-            place(user, proposal.child_id)
+            policy.claim_new_children(user, [proposal.child_id])
         except UserError as exc:
             html, pending = listing()
             return message_html(str(exc), "error"), html, gr.Dropdown(choices=pending, value=None), skip, skip
