@@ -195,6 +195,7 @@ class OpenAICompatibleLLM:
         self.ref = ModelRef(name=entry.name, sha256=entry.sha256)
         self._settings = settings
         self._lock = threading.Lock()
+        self._token_ids: dict[str, int] = {}  # choice -> first token id; "" -> leading tokens
 
     def _post(self, payload: dict, endpoint: str = "/chat/completions") -> urllib.request.Request:
         headers = {"Content-Type": "application/json"}
@@ -280,10 +281,14 @@ class OpenAICompatibleLLM:
         return (weights / weights.sum()).tolist()
 
     def _choice_token_ids(self, choices: list[str]) -> list[int]:
-        """The first token of each choice, by the server's own tokenizer (without its BOS)."""
+        """The first token of each choice, by the server's own tokenizer (without its BOS); asked once."""
         root = self._settings.base_url.rstrip("/").removesuffix("/v1")
-        leading = self._tokenize(root, "")
-        return [self._tokenize(root, choice)[len(leading)] for choice in choices]
+        if "" not in self._token_ids:
+            self._token_ids[""] = len(self._tokenize(root, ""))
+        for choice in choices:
+            if choice not in self._token_ids:
+                self._token_ids[choice] = self._tokenize(root, choice)[self._token_ids[""]]
+        return [self._token_ids[choice] for choice in choices]
 
     def _tokenize(self, root: str, text: str) -> list[int]:
         request = urllib.request.Request(  # noqa: S310 - base_url's scheme is checked in _post

@@ -227,7 +227,7 @@ class Assistant:
 
     def reindex(self, progress: Progress | None = None) -> int:
         """Rebuild every vector with the configured embedding model; reports stay as they are."""
-        self.index.recreate()
+        self.__dict__["index"] = VectorIndex(self.settings, self.embedder.name, self.embedder.dim, fresh=True)
         self.store.mark_all_unindexed()
         pending = self.store.unindexed_report_ids()
         for done, report_id in enumerate(pending, start=1):
