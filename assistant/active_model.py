@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from assistant.llm import LLM, Completion, load_llm
-from assistant.models import Registry, verify
+from assistant.models import Registry, use_model
 from assistant.schema import ModelRef
 from assistant.settings import LLMSettings
 
@@ -94,10 +94,9 @@ class ModelHolder:
             return self._current
 
     def switch(self, name: str) -> ModelHandle:
-        """Point new requests at ``name`` once its file passes a full sha256 check (loaded on first use)."""
-        registry = self.registry()
-        entry = registry.entry(name)
-        verify(registry, entry, force=True)
+        """Make ``name`` the registry's active model and point new requests at it, once its file
+        passes a full sha256 check; it is loaded on first use."""
+        entry = use_model(self.registry(), name)
         handle = ModelHandle(self._settings, ModelRef(name=entry.name, sha256=entry.sha256))
         with self._lock:
             self._current = handle

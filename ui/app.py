@@ -26,6 +26,7 @@ from assistant.export import BriefFormat
 from assistant.feedback import Action
 from assistant.pipeline import Assistant, SummaryRun
 from assistant.schema import Summary
+from ui.admin import build_admin_tab
 from ui.service import CaseDesk, indicator_number
 from ui.views import (
     CSS,
@@ -438,6 +439,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             concurrency_limit=1,
             concurrency_id=MODEL_QUEUE,
         )
+        build_admin_tab(assistant)
     return app
 
 
