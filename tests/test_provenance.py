@@ -39,7 +39,7 @@ def test_brief_and_markdown_show_provenance():
         "extractor.mode=judge" in facts["Inställningar"]
         and "verification.fuzzy_threshold=85.0" in facts["Inställningar"]
     )
-    assert "extractor.judge_threshold=0.7" in brief_markdown(brief)
+    assert "extractor.judge_threshold=0.7" in brief_markdown(brief).replace("\\", "")  # unescape Markdown
 
     text = to_markdown(summary, taxonomy)
     assert "sha256 abababababab" in text and "inbäddningsmodell all-MiniLM-L6-v2" in text
