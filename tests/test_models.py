@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.models import Registry, sha256_file
+from assistant.errors import UserError
+from assistant.models import Registry, add_model, sha256_file
 from assistant.settings import PROJECT_ROOT, Settings
 from tests.conftest import TINY_MODEL
 
@@ -167,3 +168,15 @@ def test_models_use_changes_the_provenance_of_the_next_summary(registry_file, se
     assert after["indicators"] and after["narrative"]
     assert after["settings"]["extractor.mode"] == "lexicon"
     assert after["embedding_model"] == "all-MiniLM-L6-v2"
+
+
+def test_add_refuses_a_truncated_gguf_naming_it(registry_file, tmp_path):
+    truncated = tmp_path / "avbruten.gguf"
+    with tiny_model_file().open("rb") as source:
+        truncated.write_bytes(source.read(200_000))  # the header starts right, the tensors are missing
+    registry = Registry.load(registry_file, PROJECT_ROOT / "models")
+    before = registry_file.read_bytes()
+
+    with pytest.raises(UserError, match=f"{truncated}: GGUF-filen är skadad"):
+        add_model(registry, "avbruten", truncated)
+    assert registry_file.read_bytes() == before and "avbruten" not in registry.models
