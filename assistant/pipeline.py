@@ -228,6 +228,7 @@ class Assistant:
     def reindex(self, progress: Progress | None = None) -> int:
         """Rebuild every vector with the configured embedding model; reports stay as they are."""
         self.__dict__["index"] = VectorIndex(self.settings, self.embedder.name, self.embedder.dim, fresh=True)
+        self.__dict__.pop("retriever", None)  # it held the index just replaced
         self.store.mark_all_unindexed()
         pending = self.store.unindexed_report_ids()
         for done, report_id in enumerate(pending, start=1):
