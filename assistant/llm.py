@@ -234,14 +234,19 @@ class OpenAICompatibleLLM:
 
     def stream(self, messages: list[dict], max_tokens: int) -> Iterator[str]:
         request = self._post({"messages": messages, "max_tokens": max_tokens, "stream": True})
-        with self._lock, urllib.request.urlopen(request, timeout=self._settings.timeout_s) as reply:  # noqa: S310
-            for raw in reply:
-                line = raw.decode("utf-8").strip()
-                if not line.startswith("data:") or line == "data: [DONE]":
-                    continue
-                piece = json.loads(line[5:])["choices"][0]["delta"].get("content")
-                if piece:
-                    yield piece
+        with self._lock:
+            try:
+                reply = urllib.request.urlopen(request, timeout=self._settings.timeout_s)  # noqa: S310
+            except OSError as exc:
+                raise UserError(f"the LLM server at {self._settings.base_url} did not answer: {exc}") from None
+            with reply:
+                for raw in reply:
+                    line = raw.decode("utf-8").strip()
+                    if not line.startswith("data:") or line == "data: [DONE]":
+                        continue
+                    piece = json.loads(line[5:])["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
 
     def score_choices(self, messages: list[dict], choices: list[str]) -> list[float]:
         """Each choice's probability as the answer's first token, as in-process, from completion logprobs.
