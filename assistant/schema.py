@@ -173,6 +173,9 @@ class Summary(BaseModel):
     model: ModelRef
     prompt_version: str
     embedding_model: str = ""
+    settings: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="the settings that shaped it (assistant.provenance.result_settings)"
+    )
     reports: list[ReportRef]
     indicators: list[Indicator]
     categories: list[CategorySummary] = Field(default_factory=list)

@@ -37,6 +37,11 @@ class LLMSettings(BaseModel):
     base_url: str = "http://127.0.0.1:8080/v1"
     api_key: str = ""
     timeout_s: float = 300.0
+    json_format: Literal["json_object", "json_schema"] = Field(
+        "json_object",
+        description="backend openai: json_object sends {type: json_object, schema} (llama-cpp-python's server); "
+        "json_schema sends OpenAI's {type: json_schema, json_schema} (llama.cpp's llama-server, vLLM)",
+    )
 
 
 class EmbeddingSettings(BaseModel):

@@ -9,6 +9,7 @@ import html
 import itertools
 from typing import Any
 
+from assistant.provenance import settings_line
 from eval.labels import Labels, load_labels
 from eval.metrics import NONE
 from eval.suite import METRIC_INFO
@@ -167,8 +168,12 @@ def _matrix(configs: list[dict], metric_names: list[str]) -> str:
                 value += f"<br><span class=\"small muted\">({e(pct(interval[0]))}–{e(pct(interval[1]))})</span>"
             css = "" if name not in verdicts else (" pass" if verdicts[name] else " fail")
             cells.append(f"<td class=\"num{css}\">{value}</td>")
+        made_by = (
+            e(f"{c['prompt']} · {c['model']} (sha256 {c['model_sha256'][:12]}…) · {c.get('embedding_model', '')}")
+            + f"<br>{e(settings_line(c.get('provenance', {})))}"
+        )
         rows.append(
-            f"<tr><th>{e(c['name'])}<br><span class=\"small muted\">{e(c['prompt'])}</span></th>{''.join(cells)}</tr>"
+            f"<tr><th>{e(c['name'])}<br><span class=\"small muted\">{made_by}</span></th>{''.join(cells)}</tr>"
         )
     return (
         "<section id=\"matris\"><h2>Jämförelse av konfigurationer</h2>"

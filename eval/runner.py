@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import UserError
+from assistant.provenance import result_settings
 from assistant.settings import PROJECT_ROOT, Settings
 from eval.gold import GoldReport, children_of, input_hash, load_gold_files
 from eval.suite import Configuration, Suite, SuiteError, settings_key
@@ -60,6 +61,7 @@ class ConfigRuns:
     effective_settings: dict[str, Any]
     base: dict[str, CaseRun] = field(default_factory=dict)
     injected: dict[str, CaseRun] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)  # assistant.provenance.result_settings
 
 
 class CaseCache:
@@ -221,7 +223,9 @@ class Runner:
         key = settings_key(settings, entry.sha256, prompt.tag)
         dumped = settings.model_dump(mode="json", exclude={"home"})
         dumped["llm"].pop("api_key", None)
-        return ConfigRuns(configuration, entry.name, entry.sha256, prompt.tag, key, dumped)
+        return ConfigRuns(
+            configuration, entry.name, entry.sha256, prompt.tag, key, dumped, provenance=result_settings(settings)
+        )
 
     def _run_cases(
         self, plan: ConfigRuns, cases: dict[str, list[GoldReport]], inputs: list[GoldReport],

@@ -109,6 +109,8 @@ def score_configuration(plan: ConfigRuns, reports: list[GoldReport], suite: Suit
         "model": plan.model_name,
         "model_sha256": plan.model_sha256,
         "prompt": plan.prompt_tag,
+        "embedding_model": plan.effective_settings["embedding"]["model"],
+        "provenance": plan.provenance,
         "overrides": config.overrides,
         "settings_key": plan.settings_key,
         "settings": plan.effective_settings,

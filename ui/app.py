@@ -33,6 +33,7 @@ from assistant.intake import Intake
 from assistant.letters import LetterDesk
 from assistant.pipeline import Assistant, SummaryRun
 from assistant.schema import Summary
+from ui.admin import build_admin_tab
 from ui.intake_tab import build_intake_tab, mark_new, start_inbox_watcher
 from ui.letters_tab import build_letters_tab
 from ui.service import CaseDesk, indicator_number
@@ -500,6 +501,7 @@ def build_app(assistant: Assistant, policy: AccessPolicy) -> gr.Blocks:
                 gr.Markdown(EVALUATION_NOTE)
             with gr.Tab("Administration", id="admin", elem_id="tab-admin", visible=False) as admin_tab:
                 gr.Markdown(ADMIN_NOTE)
+                build_admin_tab(admin_tab, assistant, policy)
 
         app.load(
             on_load,

@@ -28,11 +28,16 @@ def _client(settings: Settings):
 
 
 class VectorIndex:
-    def __init__(self, settings: Settings, embedding_model: str, dim: int):
+    """One Chroma collection; ``fresh`` drops whatever was there first (reindex), so an index
+    built with another embedding model can be replaced without being opened."""
+
+    def __init__(self, settings: Settings, embedding_model: str, dim: int, fresh: bool = False):
         self._client = _client(settings)
         self.name = settings.vectorstore.collection
         self.embedding_model = embedding_model
         self.dim = dim
+        if fresh:
+            self._drop()
         self._collection = self._open()
 
     def _open(self):
@@ -50,11 +55,9 @@ class VectorIndex:
             )
         return collection
 
-    def recreate(self) -> None:
-        """Drop and recreate the collection for the current embedding model (reindex)."""
+    def _drop(self) -> None:
         with contextlib.suppress(Exception):  # an absent collection; Chroma's error types vary by backend
             self._client.delete_collection(self.name)
-        self._collection = self._open()
 
     def upsert(self, passages: Sequence[Passage], vectors: Sequence[Sequence[float]]) -> None:
         if not passages:
