@@ -96,7 +96,6 @@ def test_switch_model_in_admin_tab_changes_next_summary(admin_app, page):  # noq
     summarize(page, "T1")
     page.locator("#summary").get_by_text(f"{COPY} (sha256").wait_for(timeout=SUMMARY_TIMEOUT_MS)
     assert Registry.load(registry_file).active == COPY
-    switches = [
-        e for e in AuditLog(registry_file.parent / "home" / "audit.sqlite3").entries() if e.action == "admin_change"
-    ]
-    assert [(e.user, e.detail, e.outcome) for e in switches] == [(ADMIN, f"modell {COPY}", "ok")]
+    log = AuditLog(registry_file.parent / "home" / "audit.sqlite3").entries()
+    switches = [(e.user, e.outcome) for e in log if e.action == "admin_change" and e.detail == f"modell {COPY}"]
+    assert switches == [(ADMIN, "ok")]
