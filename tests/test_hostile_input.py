@@ -158,7 +158,7 @@ REFUSED: dict[str, tuple[dict[str, bytes], str, str]] = {
         "child_id: missing",
     ),
     "metadata nested without end": (
-        {"r.md": b"---\nreport_id: " + b"[" * 5000 + b"\n---\nText.\n"},
+        {"r.md": b"---\nreport_id: " + b"[" * 1200 + b"\n---\nText.\n"},
         "r.md",
         "metadata is not valid YAML",
     ),
