@@ -188,6 +188,22 @@ def reindex():
 
 
 @app.command()
+def delete(child: Annotated[str, typer.Option("--child", help="The child whose reports are erased")]):
+    """Erase a child: reports, passages, vectors, cached analyses, corrections, inbox proposals (administrator)."""
+    from assistant.audit import Action
+    from assistant.erase import erase_child
+
+    policy, user = _acting()
+    policy.require_admin(user, f"delete {child}")
+    erased = erase_child(_assistant(), child)
+    policy.record(user, Action.DELETE_CHILD, child, detail=f"{erased.reports} anmälningar, {erased.passages} passager")
+    typer.echo(
+        f"Barn {child}: {erased.reports} anmälningar, {erased.passages} passager och {erased.inbox_files} "
+        "inkorgsfiler raderade, med vektorer, analyser och rättelser"
+    )
+
+
+@app.command()
 def ui(
     host: Annotated[str | None, typer.Option()] = None,
     port: Annotated[int | None, typer.Option()] = None,

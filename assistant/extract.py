@@ -136,7 +136,7 @@ class LLMExtractor:
             cached = self.store.cached(key)
             if cached is None:
                 cached = self._ask(passage, context, stats)
-                self.store.cache(key, "extract", cached)
+                self.store.cache(key, "extract", cached, passage.child_id)
             else:
                 stats.cache_hits += 1
             if not cached["valid"]:

@@ -65,7 +65,7 @@ class LLMJudge:
         probabilities = self.llm.score_choices(messages, choices)
         stats.model_calls += 1
         stats.model_seconds += time.perf_counter() - started
-        self.store.cache(key, "judge", probabilities)
+        self.store.cache(key, "judge", probabilities, passage.child_id)
         return probabilities
 
     def probability(self, passage: Passage, previous: str, category: Category, stats: ExtractionStats) -> float:

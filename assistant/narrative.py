@@ -97,5 +97,5 @@ class NarrativeWriter:
             text += piece
             if on_text:
                 on_text(text)
-        self.store.cache(key, "narrative", text)
+        self.store.cache(key, "narrative", text, child_id)
         return text

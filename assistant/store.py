@@ -64,6 +64,7 @@ CREATE TABLE IF NOT EXISTS pseudonyms (
 ADDED_COLUMNS = {
     "reports": ("redaction", "TEXT NOT NULL DEFAULT ''"),
     "passages": ("redactions", "TEXT NOT NULL DEFAULT '[]'"),
+    "analyses": ("child_id", "TEXT NOT NULL DEFAULT ''"),  # whose text the result may quote: erased with them
 }
 
 
@@ -277,7 +278,14 @@ class Store:
             ]
             db.execute("DELETE FROM reports WHERE child_id = ?", (child_id,))
             db.execute("DELETE FROM pseudonyms WHERE child_id = ?", (child_id,))
+            db.execute("DELETE FROM analyses WHERE child_id = ?", (child_id,))
         return ids
+
+    def vacuum(self) -> None:
+        """Rewrite the file so that deleted rows leave no text behind in free pages or the WAL."""
+        with self._lock:
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # --- cached analyses ------------------------------------------------------
 
@@ -285,11 +293,18 @@ class Store:
         rows = self._rows("SELECT result FROM analyses WHERE cache_key = ?", (cache_key,))
         return json.loads(rows[0]["result"]) if rows else None
 
-    def cache(self, cache_key: str, kind: str, result: object) -> None:
+    def cache(self, cache_key: str, kind: str, result: object, child_id: str = "") -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO analyses VALUES (?, ?, ?, ?)",
-                (cache_key, kind, json.dumps(result, ensure_ascii=False), dt.datetime.now(dt.UTC).isoformat()),
+                "INSERT OR REPLACE INTO analyses (cache_key, kind, result, created_at, child_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    cache_key,
+                    kind,
+                    json.dumps(result, ensure_ascii=False),
+                    dt.datetime.now(dt.UTC).isoformat(),
+                    child_id,
+                ),
             )
 
 

@@ -7,6 +7,7 @@ another model is refused until ``assistant reindex`` rebuilds it.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Sequence
 
 from assistant.errors import UserError
@@ -33,6 +34,9 @@ class VectorIndex:
 
     def __init__(self, settings: Settings, embedding_model: str, dim: int, fresh: bool = False):
         self._client = _client(settings)
+        self._local_file = (
+            settings.chroma_path / "chroma.sqlite3" if settings.vectorstore.backend == "chroma_local" else None
+        )
         self.name = settings.vectorstore.collection
         self.embedding_model = embedding_model
         self.dim = dim
@@ -79,6 +83,15 @@ class VectorIndex:
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
             self._collection.delete(ids=list(ids))
+
+    def compact(self) -> None:
+        """After an erasure: rewrite the embedded store's SQLite file so deleted documents leave no text in
+        free pages or the write-ahead log. A Chroma server's files are its operator's to compact."""
+        if self._local_file is None or not self._local_file.exists():
+            return
+        with contextlib.closing(sqlite3.connect(self._local_file, timeout=30, isolation_level=None)) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.execute("VACUUM")
 
     def ids_for_report(self, report_id: str) -> list[str]:
         return self._collection.get(where={"report_id": report_id}, include=[])["ids"]
