@@ -39,6 +39,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from assistant.audit import Action, AuditLog, Outcome
 from assistant.errors import UserError
 from assistant.feedback import ReviewedSummary
+from assistant.redact import find_entities
 from assistant.schema import Indicator, Passage, Report, Summary
 from assistant.settings import AccessSettings, Settings
 
@@ -289,22 +290,21 @@ def _role(value: Role | str) -> Role:
 
 # --- protected personal data: what is never shown ----------------------------------------------
 
-STREET_SUFFIXES = "gatan|gata|vägen|väg|gränd|gränden|torget|torg|stigen|allén|backen|leden|platsen|plan|gården"
-ADDRESS = re.compile(
-    rf"\b(?:[A-ZÅÄÖ][a-zåäöé]+\s)?(?:[A-ZÅÄÖa-zåäö][\wåäöé-]*)?(?:{STREET_SUFFIXES})\s+\d+\s?[A-Za-z]?\b"
-    r"(?:,?\s*(?:lgh|lägenhet)\.?\s*\d+)?"
-    r"|\b\d{3}\s?\d{2}\b(?:\s+[A-ZÅÄÖ][a-zåäö]+)?"  # postnummer and the town after it
-)
 MASK = "█"
+ADDRESS_KINDS = frozenset({"ADRESS", "POSTNUMMER"})
+TOWN_AFTER_POSTCODE = re.compile(r"\s+[A-ZÅÄÖ][a-zåäö]+(?:\s[A-ZÅÄÖ][a-zåäö]+)?")
 
 
 def mask_addresses(text: str) -> str:
-    """Street addresses and postnummer blacked out, character for character, so offsets still hold.
-
-    A stopgap hook: after the merge it should call the pseudonymisation in
-    ``assistant/redact.py`` instead of this compact pattern.
-    """
-    return ADDRESS.sub(lambda m: re.sub(r"\S", MASK, m.group(0)), text)
+    """Street addresses, postnummer and the town after them blacked out, character for character, so
+    offsets still hold. Found by the same finders as the pseudonymisation (``assistant/redact.py``)."""
+    for entity in find_entities(text):
+        if entity.kind in ADDRESS_KINDS:
+            end = entity.end
+            if entity.kind == "POSTNUMMER" and (town := TOWN_AFTER_POSTCODE.match(text, end)):
+                end = town.end()
+            text = text[: entity.start] + re.sub(r"\S", MASK, text[entity.start : end]) + text[end:]
+    return text
 
 
 # --- the one place that decides ------------------------------------------------------------------
