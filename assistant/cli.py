@@ -14,6 +14,7 @@ import typer
 
 from assistant.errors import UserError
 from assistant.feedback import feedback_app
+from assistant.precompute_cli import precompute_command
 from assistant.schema import Report
 from assistant.settings import disable_telemetry, load_settings
 from eval.cli import eval_app
@@ -25,6 +26,7 @@ models_app = typer.Typer(no_args_is_help=True, help="Model registry: list, fetch
 app.add_typer(models_app, name="models")
 app.add_typer(eval_app, name="eval", help="Evaluation suites: run, compare.")
 app.add_typer(feedback_app, name="feedback", help="Caseworkers' corrections: export as gold data.")
+app.command("precompute")(precompute_command)
 
 
 class State:

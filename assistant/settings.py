@@ -90,6 +90,11 @@ class IngestSettings(BaseModel):
     max_passage_chars: int = 400
 
 
+class PrecomputeSettings(BaseModel):
+    background: bool = Field(True, description="the web app analyses new reports in a background thread")
+    poll_s: float = Field(10.0, description="how often the background worker looks for new or stale work")
+
+
 class UISettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 7860
@@ -111,6 +116,7 @@ class Settings(BaseSettings):
     verification: VerificationSettings = VerificationSettings()
     ingest: IngestSettings = IngestSettings()
     ui: UISettings = UISettings()
+    precompute: PrecomputeSettings = PrecomputeSettings()
 
     @classmethod
     def settings_customise_sources(

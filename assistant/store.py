@@ -52,6 +52,12 @@ CREATE TABLE IF NOT EXISTS analyses (
     result TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS precomputed (
+    item TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    done_at TEXT NOT NULL,
+    PRIMARY KEY (item, tag)
+);
 """
 
 
@@ -151,12 +157,12 @@ class Store:
                 outcomes[report.report_id] = "replaced" if old else "added"
         return outcomes
 
-    def mark_indexed(self, report_id: str) -> None:
-        with self.transaction() as db:
-            db.execute("UPDATE reports SET indexed = 1 WHERE report_id = ?", (report_id,))
-
     def unindexed_report_ids(self) -> list[str]:
         return [r["report_id"] for r in self._rows("SELECT report_id FROM reports WHERE indexed = 0")]
+
+    def mark_indexed(self, report_ids: list[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("UPDATE reports SET indexed = 1 WHERE report_id = ?", [(r,) for r in report_ids])
 
     def mark_all_unindexed(self) -> None:
         with self.transaction() as db:
@@ -234,6 +240,27 @@ class Store:
             db.execute(
                 "INSERT OR REPLACE INTO analyses VALUES (?, ?, ?, ?)",
                 (cache_key, kind, json.dumps(result, ensure_ascii=False), dt.datetime.now(dt.UTC).isoformat()),
+            )
+
+    # --- precomputation state (assistant/precompute.py) ------------------------
+
+    def report_digests(self) -> list[tuple[str, str, str]]:
+        """(child_id, report_id, text_sha256) of every report, child by child in date order."""
+        return [
+            (r["child_id"], r["report_id"], r["text_sha256"])
+            for r in self._rows(
+                "SELECT child_id, report_id, text_sha256 FROM reports ORDER BY child_id, date, report_id"
+            )
+        ]
+
+    def precomputed(self) -> list[tuple[str, str]]:
+        """(item, tag) of every finished precomputation, current or stale."""
+        return [(r["item"], r["tag"]) for r in self._rows("SELECT item, tag FROM precomputed")]
+
+    def mark_precomputed(self, item: str, tag: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO precomputed VALUES (?, ?, ?)", (item, tag, dt.datetime.now(dt.UTC).isoformat())
             )
 
 

@@ -25,7 +25,9 @@ from assistant.errors import UserError
 from assistant.export import BriefFormat
 from assistant.feedback import Action
 from assistant.pipeline import Assistant, SummaryRun
+from assistant.precompute import BackgroundPrecompute, Precomputer
 from assistant.schema import Summary
+from ui.precompute_status import mount_precompute_status
 from ui.service import CaseDesk, indicator_number
 from ui.views import (
     CSS,
@@ -333,6 +335,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         summary_state = gr.State(None)
         gr.Markdown(f"# {TITLE}")
         gr.HTML(notice_html(), elem_id="notice", js_on_load=None)
+        mount_precompute_status(Precomputer(assistant))
         user = gr.Textbox(
             label="Ditt namn (sparas med dina rättelser)",
             elem_id="user-name",
@@ -442,8 +445,13 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
 
 def serve(assistant: Assistant, host: str | None = None, port: int | None = None) -> None:
-    """Serve on 127.0.0.1 unless told otherwise; light events run four at a time, model-bound ones one."""
+    """Serve on 127.0.0.1 unless told otherwise; light events run four at a time, model-bound ones one.
+
+    A background thread analyses new reports meanwhile (``assistant.precompute``), so a case opens from the cache.
+    """
     app = build_app(assistant)
+    if assistant.settings.precompute.background:
+        BackgroundPrecompute(assistant, assistant.settings.precompute.poll_s).start()
     app.queue(default_concurrency_limit=4, max_size=64).launch(
         server_name=host or assistant.settings.ui.host,
         server_port=port or assistant.settings.ui.port,
