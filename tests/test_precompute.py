@@ -28,21 +28,23 @@ def test_precompute_fills_the_cache_so_a_summary_calls_no_model(make_assistant, 
 
 
 def test_precompute_resumes_after_being_stopped(make_assistant, fixture_file):
-    assistant = make_assistant()
+    """Without narratives, to keep it short: the state is the same whatever the work is."""
+    assistant = make_assistant(narrative=False)
     assistant.ingest([fixture_file])
     stop = threading.Event()
     first = Precomputer(assistant).run(stop=stop, progress=lambda status: stop.set())
     assert first.items == 1
 
-    resumed = Precomputer(make_assistant(assistant.settings.home))  # a new process would see the same store
+    resumed = Precomputer(make_assistant(assistant.settings.home, narrative=False))  # as a new process would
     assert resumed.status().done == 1
     assert [w.item for w in resumed.plan()] == [w.item for w in resumed.items()][1:]
     second = resumed.run()
-    assert second.items == 4 and resumed.status().done == 5
+    assert second.items == 2 and resumed.status().done == resumed.status().total == 3
 
 
 def test_a_prompt_change_makes_analyses_stale_and_the_worker_redoes_them(make_assistant, fixture_file, tmp_path):
-    assistant = make_assistant()
+    """Judge answers only (no narratives), to keep it short."""
+    assistant = make_assistant(narrative=False)
     assistant.ingest([fixture_file])
     Precomputer(assistant).run()
 
@@ -50,12 +52,21 @@ def test_a_prompt_change_makes_analyses_stale_and_the_worker_redoes_them(make_as
     shutil.copytree(PROJECT_ROOT / "prompts", prompts)
     judge = prompts / "judge.v1.yaml"
     judge.write_text(judge.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
-    changed = make_assistant(assistant.settings.home, prompts_dir=prompts)
+    changed = make_assistant(assistant.settings.home, prompts_dir=prompts, narrative=False)
     precomputer = Precomputer(changed)
     status = precomputer.status()
-    assert (status.done, status.stale, status.total) == (0, 5, 5)
+    assert (status.done, status.stale, status.total) == (0, 3, 3)
 
     redo = precomputer.run()
-    assert redo.items == 5 and redo.analyses_written > 0  # the judge's answers are keyed by prompt: asked again
-    assert precomputer.status().done == 5 and precomputer.status().stale == 0
+    assert redo.items == 3 and redo.analyses_written > 0  # the judge's answers are keyed by prompt: asked again
+    assert precomputer.status().done == 3 and precomputer.status().stale == 0
     assert changed.summarize("T1").stats.model_calls == 0
+
+
+def test_status_line_says_how_far_the_background_work_is():
+    from assistant.precompute import PrecomputeStatus
+    from ui.precompute_status import precompute_status_html
+
+    assert "3 av 5 klara" in precompute_status_html(PrecomputeStatus(3, 5, 0, "t"))
+    assert "2 görs om" in precompute_status_html(PrecomputeStatus(3, 5, 2, "t"))
+    assert "Alla analyser är klara (5 av 5)" in precompute_status_html(PrecomputeStatus(5, 5, 0, "t"))
