@@ -116,9 +116,14 @@ class Precomputer:
             (current if tag == self.tag else other).add(item)
         return current, other
 
-    def plan(self) -> list[WorkItem]:
+    def plan(self, child_id: str | None = None) -> list[WorkItem]:
+        """Pending items in order; only one child's when ``child_id`` is given."""
         current, _ = self._finished()
-        return [w for w in self.items() if w.item not in current and w.item not in self.failed]
+        return [
+            w
+            for w in self.items()
+            if w.item not in current and w.item not in self.failed and child_id in (None, w.child_id)
+        ]
 
     def status(self) -> PrecomputeStatus:
         items = {w.item for w in self.items()}
@@ -131,12 +136,13 @@ class Precomputer:
         stop: threading.Event | None = None,
         limit: int | None = None,
         progress: Callable[[PrecomputeStatus], None] | None = None,
+        child_id: str | None = None,
     ) -> PrecomputeRun:
-        """Do pending items until none is left, ``stop`` is set or ``limit`` items are done."""
+        """Do pending items (of one child, if given) until none is left, ``stop`` is set or ``limit`` items are done."""
         started = time.perf_counter()
         run = PrecomputeRun()
         written_before = self.assistant.store.counts()["analyses"]
-        for work in self.plan()[:limit]:
+        for work in self.plan(child_id)[:limit]:
             if stop is not None and stop.is_set():
                 break
             try:

@@ -15,6 +15,7 @@ def precompute_command(
     ctx: typer.Context,
     status: Annotated[bool, typer.Option("--status", help="Only show done/total, analyse nothing")] = False,
     limit: Annotated[int | None, typer.Option(help="Stop after this many items (reports or narratives)")] = None,
+    child: Annotated[str | None, typer.Option(help="Only this child's reports and narrative")] = None,
 ):
     """Analyse every report (and each child's narrative) not yet analysed with the current model and prompts."""
     from assistant.pipeline import Assistant
@@ -30,7 +31,7 @@ def precompute_command(
         if sys.stderr.isatty():
             sys.stderr.write(f"\rförberäknar: {current.done}/{current.total}   ")
 
-    run = precomputer.run(limit=limit, progress=show)
+    run = precomputer.run(limit=limit, progress=show, child_id=child)
     if sys.stderr.isatty():
         sys.stderr.write("\n")
     typer.echo(

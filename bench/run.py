@@ -52,6 +52,8 @@ class Sizes:
     summary_reports: tuple[int, ...]  # children's sizes in the default config
     judge_reports: tuple[int, ...]  # children's sizes in judge mode (a cold run asks ~9 questions per report)
     judge_narrative: bool  # False: judge rows time the extraction only (the narrative is timed in the default rows)
+    judge_switch: bool  # time the model switch in judge mode too
+    replay_calls: int | None  # model calls of a cold run replayed directly (None: all)
     repeats: int
     retrieval_repeats: int
     llama_configs: tuple[tuple[int, int], ...]  # (n_ctx, n_batch)
@@ -61,11 +63,13 @@ class Sizes:
 
 # Cut to fit well under 30 minutes on 2 cores shared with other sessions (see the notes in results.md).
 FULL = Sizes(
-    generated_reports=1_500,
+    generated_reports=1_000,
     retrieval_passages=(1_000, 10_000, 100_000),
     summary_reports=(5, 20),
-    judge_reports=(5,),
+    judge_reports=(2,),
     judge_narrative=False,
+    judge_switch=False,
+    replay_calls=8,
     repeats=3,
     retrieval_repeats=30,
     llama_configs=((4096, 128), (4096, 256), (4096, 512), (2048, 512)),
@@ -73,16 +77,18 @@ FULL = Sizes(
     narrative_max_tokens=None,
 )
 QUICK = Sizes(
-    generated_reports=40,
+    generated_reports=24,
     retrieval_passages=(200, 500, 1_000),
-    summary_reports=(2, 3),
-    judge_reports=(2,),
+    summary_reports=(1, 2),
+    judge_reports=(1,),
     judge_narrative=True,
+    judge_switch=True,
+    replay_calls=None,
     repeats=2,
     retrieval_repeats=5,
     llama_configs=((2048, 128), (2048, 512)),
     narrative_tokens_in_sweep=8,
-    narrative_max_tokens=32,
+    narrative_max_tokens=16,
 )
 
 
@@ -203,24 +209,29 @@ def bench_retrieval(work: Path, sizes: Sizes, embedder: Embedder, model: str) ->
 
 
 class RecordingLLM:
-    """Passes every call to the real model and keeps what was asked, to replay it directly."""
+    """Passes every call to the real model and keeps what was asked and how long it took, to replay it directly."""
 
     def __init__(self, llm: LLM):
         self.llm = llm
         self.ref = llm.ref
-        self.calls: list[tuple[str, list[dict], object]] = []
+        self.calls: list[tuple[str, list[dict], object, float]] = []
 
     def complete_json(self, messages: list[dict], schema: dict, max_tokens: int):
-        self.calls.append(("json", messages, (schema, max_tokens)))
-        return self.llm.complete_json(messages, schema, max_tokens)
+        started = time.perf_counter()
+        completion = self.llm.complete_json(messages, schema, max_tokens)
+        self.calls.append(("json", messages, (schema, max_tokens), time.perf_counter() - started))
+        return completion
 
     def stream(self, messages: list[dict], max_tokens: int) -> Iterator[str]:
-        self.calls.append(("stream", messages, max_tokens))
+        started = time.perf_counter()
         yield from self.llm.stream(messages, max_tokens)
+        self.calls.append(("stream", messages, max_tokens, time.perf_counter() - started))
 
     def score_choices(self, messages: list[dict], choices: list[str]) -> list[float]:
-        self.calls.append(("score", messages, choices))
-        return self.llm.score_choices(messages, choices)
+        started = time.perf_counter()
+        scores = self.llm.score_choices(messages, choices)
+        self.calls.append(("score", messages, choices, time.perf_counter() - started))
+        return scores
 
 
 def direct_llama(settings: Settings, n_batch: int | None = None, n_ctx: int | None = None):
@@ -243,10 +254,10 @@ def direct_llama(settings: Settings, n_batch: int | None = None, n_ctx: int | No
     )
 
 
-def replay(llama, calls: list[tuple[str, list[dict], object]], seed: int) -> float:
+def replay(llama, calls: list[tuple[str, list[dict], object, float]], seed: int) -> float:
     """The same prompts straight through llama-cpp-python: a label is one generated token."""
     started = time.perf_counter()
-    for kind, messages, extra in calls:
+    for kind, messages, extra, _ in calls:
         if kind == "stream":
             for _ in llama.create_chat_completion(
                 messages=messages, temperature=0.0, max_tokens=extra, stream=True, seed=seed
@@ -305,9 +316,9 @@ def bench_summaries(
             recorder.calls.clear()
             cold = timed(lambda assistant=assistant, child=child: assistant.summarize(child))
             calls = list(recorder.calls)
-            for kind, messages, _ in calls:
+            for kind, messages, _, _ in calls:
                 prompts.setdefault({"score": "judge"}.get(kind, "narrative" if kind == "stream" else kind), messages)
-            Precomputer(assistant).run()
+            Precomputer(assistant).run(child_id=child)
             warm = [
                 timed(lambda assistant=assistant, child=child: assistant.summarize(child)) for _ in range(sizes.repeats)
             ]
@@ -320,19 +331,33 @@ def bench_summaries(
             }
             if count == min(counts):
                 direct = direct or direct_llama(settings)
-                seconds = replay(direct, calls, settings.llm.seed)
-                overhead[label] = {
-                    "child_reports": count,
-                    "model_calls": len(calls),
-                    "pipeline_s": round(cold, 2),
-                    "direct_llama_cpp_s": round(seconds, 2),
-                    "ratio": round(cold / seconds, 3) if seconds else None,
-                }
-                entry["switch_s"] = round(model_switch(assistant, child, other_llm, settings, embedder), 2)
-                entry["switch_from"] = other_llm.ref.name if other_llm else "(none: cold)"
+                overhead[label] = {"child_reports": count, **compare_direct(direct, calls, cold, sizes, settings)}
+                if label == "default" or sizes.judge_switch:
+                    entry["switch_s"] = round(model_switch(assistant, child, other_llm, settings, embedder), 2)
+                    entry["switch_from"] = other_llm.ref.name if other_llm else "(none: cold)"
             latencies[label][str(count)] = entry
         assistant.store.close()
     return latencies, overhead, prompts
+
+
+def compare_direct(direct, calls: list, cold: float, sizes: Sizes, settings: Settings) -> dict:
+    """Pipeline time against the same prompts through llama-cpp-python, in the same run.
+
+    When only the first ``replay_calls`` calls are replayed, the pipeline's time outside the model
+    is attributed to them pro rata.
+    """
+    replayed = calls[: sizes.replay_calls]
+    outside_model = cold - sum(call[3] for call in calls)
+    pipeline = sum(call[3] for call in replayed) + outside_model * len(replayed) / max(1, len(calls))
+    seconds = replay(direct, replayed, settings.llm.seed)
+    return {
+        "model_calls": len(calls),
+        "replayed_calls": len(replayed),
+        "pipeline_s": round(pipeline, 2),
+        "outside_model_s": round(outside_model, 3),
+        "direct_llama_cpp_s": round(seconds, 2),
+        "ratio": round(pipeline / seconds, 3) if seconds else None,
+    }
 
 
 def model_switch(assistant: Assistant, child: str, other_llm: LLM | None, settings: Settings, embedder) -> float:
@@ -340,7 +365,7 @@ def model_switch(assistant: Assistant, child: str, other_llm: LLM | None, settin
     forget_analyses(assistant)
     if other_llm is not None:
         previous = Assistant(settings, llm=other_llm, embedder=embedder)
-        Precomputer(previous).run()
+        Precomputer(previous).run(child_id=child)
     return timed(lambda: assistant.summarize(child))
 
 
@@ -505,7 +530,7 @@ def markdown(results: dict) -> str:
         "## Summary latency (s)",
         "",
         "Cold: nothing cached (one run). Warm: after `Precomputer.run()` (median). Switch: cold while the cache "
-        "holds the other model's answers (one run, smallest child only).",
+        "holds the other model's answers for the child (one run, smallest child only).",
         "",
         "| config | reports | passages | model calls cold | cold | warm | after switch |",
         "|---|---|---|---|---|---|---|",
@@ -518,10 +543,14 @@ def markdown(results: dict) -> str:
                 f"{row['warm_s']} | {switch} |"
             )
     lines += ["", "## Pipeline overhead (cold summary vs the same prompts through llama-cpp-python)", ""]
-    lines += ["| config | model calls | pipeline s | direct s | ratio |", "|---|---|---|---|---|"]
+    lines += [
+        "| config | model calls (replayed) | pipeline s | of which outside the model | direct s | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
     for label, row in results["overhead"].items():
         lines.append(
-            f"| {label} | {row['model_calls']} | {row['pipeline_s']} | {row['direct_llama_cpp_s']} | {row['ratio']} |"
+            f"| {label} | {row['model_calls']} ({row['replayed_calls']}) | {row['pipeline_s']} | "
+            f"{row['outside_model_s']} | {row['direct_llama_cpp_s']} | {row['ratio']} |"
         )
     lines += ["", "## llama.cpp context and batch size (direct, prompt from a cold run)", ""]
     lines += ["| setting | judge prompt s | narrative prompt s |", "|---|---|---|"]
@@ -582,6 +611,13 @@ def main(argv: list[str] | None = None) -> dict:
         )
     if not sizes.judge_narrative:
         notes.append("Judge rows time the extraction only (no narrative); the narrative costs as in the default rows.")
+    if sizes.replay_calls:
+        notes.append(
+            f"Overhead: at most the first {sizes.replay_calls} model calls of a cold run are replayed directly; the "
+            "pipeline's time outside the model is attributed to them pro rata."
+        )
+    if not sizes.judge_switch:
+        notes.append("Model switch timed in the default config only.")
     if sizes.narrative_max_tokens:
         notes.append(f"Narratives capped at {sizes.narrative_max_tokens} tokens (quick run).")
     notes.append(
