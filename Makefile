@@ -18,7 +18,7 @@ export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: setup run test lint eval model test-model browser fonts clean
+.PHONY: setup run test lint eval bench model test-model browser fonts clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ lint: setup
 
 eval: model
 	$(ASSISTANT) eval run eval/suites/full.yaml --out eval/out/full
+
+# Benchmarks on this machine: writes bench/results.json and bench/results.md (see bench/run.py; --quick for development).
+bench: model
+	$(PY) -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache

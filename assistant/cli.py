@@ -17,6 +17,7 @@ from assistant.errors import UserError
 from assistant.feedback import feedback_app
 from assistant.intake_cli import intake_app
 from assistant.models_cli import models_app
+from assistant.precompute_cli import precompute_command
 from assistant.schema import Report
 from assistant.settings import disable_telemetry, load_settings
 from assistant.users_cli import children_app, users_app
@@ -34,6 +35,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(children_app, name="children")
 app.add_typer(intake_app, name="intake")
+app.command("precompute")(precompute_command)
 
 
 class State:

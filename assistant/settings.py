@@ -100,6 +100,11 @@ class IngestSettings(BaseModel):
     )
 
 
+class PrecomputeSettings(BaseModel):
+    background: bool = Field(True, description="the web app analyses new reports in a background thread")
+    poll_s: float = Field(10.0, description="how often the background worker looks for new or stale work")
+
+
 class UISettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 7860
@@ -149,6 +154,7 @@ class Settings(BaseSettings):
     access: AccessSettings = AccessSettings()
     intake: IntakeSettings = IntakeSettings()
     letters: LetterSettings = LetterSettings()
+    precompute: PrecomputeSettings = PrecomputeSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -59,6 +59,12 @@ CREATE TABLE IF NOT EXISTS pseudonyms (
     number INTEGER NOT NULL,
     PRIMARY KEY (child_id, kind, digest)
 );
+CREATE TABLE IF NOT EXISTS precomputed (
+    item TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    done_at TEXT NOT NULL,
+    PRIMARY KEY (item, tag)
+);
 """
 # Columns added after the first release; an older database gets them on open.
 ADDED_COLUMNS = {
@@ -189,10 +195,6 @@ class Store:
             db.executemany("INSERT OR IGNORE INTO pseudonyms VALUES (?, ?, ?, ?)", pseudonyms)
         return outcomes
 
-    def mark_indexed(self, report_id: str) -> None:
-        with self.transaction() as db:
-            db.execute("UPDATE reports SET indexed = 1 WHERE report_id = ?", (report_id,))
-
     def pseudonyms(self, child_id: str) -> dict[tuple[str, str], int]:
         """A child's placeholder numbering: (kind, digest of the value) -> number."""
         rows = self._rows("SELECT kind, digest, number FROM pseudonyms WHERE child_id = ?", (child_id,))
@@ -213,6 +215,10 @@ class Store:
 
     def unindexed_report_ids(self) -> list[str]:
         return [r["report_id"] for r in self._rows("SELECT report_id FROM reports WHERE indexed = 0")]
+
+    def mark_indexed(self, report_ids: list[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("UPDATE reports SET indexed = 1 WHERE report_id = ?", [(r,) for r in report_ids])
 
     def mark_all_unindexed(self) -> None:
         with self.transaction() as db:
@@ -305,6 +311,27 @@ class Store:
                     dt.datetime.now(dt.UTC).isoformat(),
                     child_id,
                 ),
+            )
+
+    # --- precomputation state (assistant/precompute.py) ------------------------
+
+    def report_digests(self) -> list[tuple[str, str, str]]:
+        """(child_id, report_id, text_sha256) of every report, child by child in date order."""
+        return [
+            (r["child_id"], r["report_id"], r["text_sha256"])
+            for r in self._rows(
+                "SELECT child_id, report_id, text_sha256 FROM reports ORDER BY child_id, date, report_id"
+            )
+        ]
+
+    def precomputed(self) -> list[tuple[str, str]]:
+        """(item, tag) of every finished precomputation, current or stale."""
+        return [(r["item"], r["tag"]) for r in self._rows("SELECT item, tag FROM precomputed")]
+
+    def mark_precomputed(self, item: str, tag: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO precomputed VALUES (?, ?, ?)", (item, tag, dt.datetime.now(dt.UTC).isoformat())
             )
 
 

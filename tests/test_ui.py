@@ -106,6 +106,7 @@ def app(tmp_path_factory, tiny_llm):
         "ASSISTANT_LLM__MAX_TOKENS": "160",
         "ASSISTANT_LLM__NARRATIVE_MAX_TOKENS": "48",
         "ASSISTANT_EXTRACTOR__MODE": "llm",  # only the (seeded) model extraction; no lexicon findings mixed in
+        "ASSISTANT_PRECOMPUTE__BACKGROUND": "false",  # the tests seed the cache themselves (test_precompute.py)
     }
     cli = [sys.executable, "-m", "assistant.cli"]
     subprocess.run(

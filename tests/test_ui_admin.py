@@ -49,6 +49,7 @@ def admin_app(tmp_path_factory):
         "ASSISTANT_LLM__MODELS_DIR": str(PROJECT_ROOT / "models"),
         "ASSISTANT_EXTRACTOR__MODE": "lexicon",
         "ASSISTANT_NARRATIVE": "false",
+        "ASSISTANT_PRECOMPUTE__BACKGROUND": "false",  # the switch must be the only thing that changes the model
     }
     cli = [sys.executable, "-m", "assistant.cli"]
     subprocess.run([*cli, "ingest", str(FIXTURES / "reports.jsonl")], env=env, check=True, capture_output=True)

@@ -32,10 +32,12 @@ from assistant.feedback import Action
 from assistant.intake import Intake
 from assistant.letters import LetterDesk
 from assistant.pipeline import Assistant, SummaryRun
+from assistant.precompute import BackgroundPrecompute, Precomputer
 from assistant.schema import Summary
 from ui.admin import build_admin_tab
 from ui.intake_tab import build_intake_tab, mark_new, start_inbox_watcher
 from ui.letters_tab import build_letters_tab
+from ui.precompute_status import mount_precompute_status
 from ui.service import CaseDesk, indicator_number
 from ui.views import (
     CSS,
@@ -424,6 +426,7 @@ def build_app(assistant: Assistant, policy: AccessPolicy) -> gr.Blocks:
         gr.Markdown(f"# {TITLE}")
         gr.HTML(notice_html(), elem_id="notice", js_on_load=None)
         signed_in = gr.Markdown(elem_id="signed-in")
+        mount_precompute_status(Precomputer(assistant))
         with gr.Tabs(elem_id="tabs") as tabs:
             with gr.Tab("Ärenden", id="cases", elem_id="tab-cases", visible=False) as cases_tab:
                 with gr.Accordion("Ärenden", open=True, elem_id="cases"):
@@ -557,9 +560,12 @@ def build_app(assistant: Assistant, policy: AccessPolicy) -> gr.Blocks:
 
 def serve(assistant: Assistant, policy: AccessPolicy, host: str | None = None, port: int | None = None) -> None:
     """Serve on 127.0.0.1 unless told otherwise, behind Gradio's login checked against the users store;
-    light events run four at a time, model-bound ones one."""
+    light events run four at a time, model-bound ones one. Background threads read the inbox and analyse
+    new reports meanwhile (``assistant.precompute``), so a case opens from the cache."""
     app = build_app(assistant, policy)
     start_inbox_watcher(Intake(assistant))
+    if assistant.settings.precompute.background:
+        BackgroundPrecompute(assistant, assistant.settings.precompute.poll_s).start()
     app.queue(default_concurrency_limit=4, max_size=64).launch(
         auth=policy.login,
         auth_message="Logga in med ditt användarnamn och lösenord. Varje inloggning och visat ärende loggas.",

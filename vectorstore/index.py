@@ -64,21 +64,23 @@ class VectorIndex:
             self._client.delete_collection(self.name)
 
     def upsert(self, passages: Sequence[Passage], vectors: Sequence[Sequence[float]]) -> None:
-        if not passages:
-            return
-        self._collection.upsert(
-            ids=[p.passage_id for p in passages],
-            embeddings=[list(v) for v in vectors],
-            metadatas=[
-                {
-                    "child_id": p.child_id,
-                    "report_id": p.report_id,
-                    "date": p.date.isoformat(),
-                    "reporter": p.reporter,
-                }
-                for p in passages
-            ],
-        )
+        """Write vectors in batches as large as the Chroma client accepts."""
+        step = self._client.get_max_batch_size()
+        for start in range(0, len(passages), step):
+            chunk = passages[start : start + step]
+            self._collection.upsert(
+                ids=[p.passage_id for p in chunk],
+                embeddings=[list(v) for v in vectors[start : start + step]],
+                metadatas=[
+                    {
+                        "child_id": p.child_id,
+                        "report_id": p.report_id,
+                        "date": p.date.isoformat(),
+                        "reporter": p.reporter,
+                    }
+                    for p in chunk
+                ],
+            )
 
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
@@ -95,6 +97,11 @@ class VectorIndex:
 
     def ids_for_report(self, report_id: str) -> list[str]:
         return self._collection.get(where={"report_id": report_id}, include=[])["ids"]
+
+    def ids_for_reports(self, report_ids: Sequence[str]) -> list[str]:
+        if not report_ids:
+            return []
+        return self._collection.get(where={"report_id": {"$in": list(report_ids)}}, include=[])["ids"]
 
     def all_ids(self) -> list[str]:
         return self._collection.get(include=[])["ids"]

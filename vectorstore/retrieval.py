@@ -50,6 +50,14 @@ class HybridRetriever:
         self.budget_tokens = budget_tokens
         self.top_k = top_k
         self.rrf_k = rrf_k
+        self._query_vectors: dict[tuple[str, ...], list[list[float]]] = {}
+
+    def query_vectors(self, queries: list[str]) -> list[list[float]]:
+        """The category queries are the same for every child: embedded once per process, not per summary."""
+        key = tuple(queries)
+        if key not in self._query_vectors:
+            self._query_vectors[key] = self.embedder.embed(queries)
+        return self._query_vectors[key]
 
     def select(self, child_id: str, passages: list[Passage], queries: list[str]) -> Selection:
         """The best-ranked passages of ``child_id`` within the budget, in date order."""
@@ -68,7 +76,7 @@ class HybridRetriever:
 
     def rank(self, child_id: str, own: list[Passage], queries: list[str]) -> list[str]:
         by_id = {p.passage_id: p for p in own}
-        dense = self.index.query(self.embedder.embed(queries), child_id, min(self.top_k, len(own)))
+        dense = self.index.query(self.query_vectors(queries), child_id, min(self.top_k, len(own)))
         lexical = [
             [own[i].passage_id for i in ranking] for ranking in bm25_rank([p.text for p in own], queries, self.top_k)
         ]
