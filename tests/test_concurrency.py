@@ -64,7 +64,7 @@ def test_concurrent_summaries_and_ingest_equal_one_at_a_time(make_assistant, tmp
     assert added.outcomes == {"T4-R1": "added"}
 
     shared, new = prepared(make_assistant, tmp_path, "shared", fixture_file)
-    assert shared.llm is alone.llm  # one llama.cpp context for every thread
+    assert shared.llm.model() is alone.llm.model()  # one llama.cpp context for every thread
     start = threading.Barrier(len(CHILDREN) + 1)
 
     def summarize(child: str) -> dict:

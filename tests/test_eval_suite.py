@@ -140,7 +140,8 @@ def fake_results(tmp_path: Path, citations: list[tuple], injected: list[tuple] |
         "thresholds: {micro_f1: {min: 0.9}, cross_child_citations: {max: 0}}\n"
     )))
     reports = load_gold(suite.gold_files[0])
-    plan = ConfigRuns(suite.configurations[0], "tiny", "0" * 64, "extract.v1#abc", "key", {})
+    dumped = suite.configurations[0].settings(tmp_path).model_dump(mode="json", exclude={"home"})
+    plan = ConfigRuns(suite.configurations[0], "tiny", "0" * 64, "extract.v1#abc", "key", dumped)
     plan.base = {"K1": fake_run("K1", citations, warnings)}
     plan.injected = {"K1": fake_run("K1", injected if injected is not None else citations)}
     config = score_configuration(plan, reports, suite)

@@ -21,18 +21,21 @@ from tests.conftest import FIXTURES, TINY_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
 FETCH_PAGE = """
-import sys, time, urllib.request
-url = f"http://127.0.0.1:{sys.argv[1]}/"
+import http.cookiejar, sys, time, urllib.parse, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}"
 deadline = time.time() + float(sys.argv[2])
+opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 while True:
     try:
-        page = urllib.request.urlopen(url, timeout=5).read().decode("utf-8")
+        opener.open(base + "/", timeout=5).read()
         break
     except OSError:
         if time.time() > deadline:
             raise
         time.sleep(1)
-print(page)
+form = urllib.parse.urlencode({"username": "chef", "password": "långt-lösenord-2025"}).encode()
+opener.open(base + "/login", data=form, timeout=30).read()
+print(opener.open(base + "/config", timeout=30).read().decode("utf-8"))
 """
 
 
@@ -111,6 +114,9 @@ def test_ingest_summarize_and_ui_work_without_a_network(offline_env):
     summary = in_namespace(f"{python} summarize T1 --format md", offline_env)
     assert summary.returncode == 0 and "T1" in summary.stdout, summary.stderr
 
+    add_admin = f"echo långt-lösenord-2025 | {python} users add chef --role admin --password-stdin"
+    admin = in_namespace(add_admin, offline_env)
+    assert admin.returncode == 0, admin.stderr  # the page needs a user to log in
     port, home = free_port(), offline_env["ASSISTANT_HOME"]
     page = in_namespace(
         f"(timeout 400 {python} ui --port {port} > {home}/ui.log 2>&1 & echo $! > {home}/ui.pid); "
@@ -119,5 +125,6 @@ def test_ingest_summarize_and_ui_work_without_a_network(offline_env):
         timeout=420,
     )
     assert page.returncode == 0, page.stderr
-    assert 'og:title" content="Stöd inför möte: tidigare orosanmälningar"' in page.stdout, page.stdout[:2000]
+    assert '"username":"chef"' in page.stdout, page.stdout[:2000]  # logged in through the real login route
+    assert "Stöd inför möte: tidigare orosanmälningar" in page.stdout and "Beslutsstöd, inte beslut." in page.stdout
     assert attempts(offline_env) == ""
