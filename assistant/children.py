@@ -12,6 +12,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
+from assistant.redact import luhn_ok
 from assistant.sqlitefile import SQLiteFile
 
 SCHEMA = """
@@ -40,14 +41,6 @@ class Child:
         if self.birth_date:
             parts.append(f"född {self.birth_date}")
         return f"{self.child_id} ({', '.join(parts)})"
-
-
-def luhn_ok(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(digits):
-        value = int(char) * (2 if index % 2 == 0 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
 
 
 def normalise_personnummer(text: str, today: dt.date | None = None) -> str | None:

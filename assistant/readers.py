@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -151,14 +152,8 @@ def read_texts(path: Path, max_bytes: int = 20 * 1024 * 1024) -> list[tuple[dict
     raw = _checked_bytes(path, max_bytes)
     if suffix == ".jsonl":
         pairs = []
-        for number, line in enumerate(decode_text(path, raw).splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(path, f"line {number}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict) or not str(record.get("text") or "").strip():
+        for number, record in _jsonl_objects(path, raw):
+            if not str(record.get("text") or "").strip():
                 raise InputError(path, f"line {number}: expected a JSON object with a text")
             text = str(record.pop("text"))
             pairs.append((record, text))
@@ -211,8 +206,8 @@ def _reason(err: dict) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
-def _read_jsonl(path: Path, raw: bytes) -> list[Report]:
-    reports: list[Report] = []
+def _jsonl_objects(path: Path, raw: bytes) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line; a line that is not a JSON object is refused."""
     for number, line in enumerate(decode_text(path, raw).splitlines(), start=1):
         if not line.strip():
             continue
@@ -224,7 +219,11 @@ def _read_jsonl(path: Path, raw: bytes) -> list[Report]:
             raise InputError(path, f"line {number}: not valid JSON (nested too deeply)") from None
         if not isinstance(record, dict):
             raise InputError(path, f"line {number}: expected a JSON object")
-        reports.append(_validated(path, record, where=f"line {number}: "))
+        yield number, record
+
+
+def _read_jsonl(path: Path, raw: bytes) -> list[Report]:
+    reports = [_validated(path, record, where=f"line {number}: ") for number, record in _jsonl_objects(path, raw)]
     if not reports:
         raise InputError(path, "contains no reports")
     ids = [r.report_id for r in reports]
