@@ -430,6 +430,15 @@ def bench_memory(work: Path, model: str, timeout_s: float, after_load_s: float) 
     }
     cli = [sys.executable, "-m", "assistant.cli"]
     subprocess.run([*cli, "ingest", str(DEMO)], env=env, check=True, capture_output=True, cwd=PROJECT_ROOT)
+    subprocess.run(  # the app does not start without a user to log in
+        [*cli, "users", "add", "bench", "--role", "admin", "--password-stdin"],
+        env=env,
+        check=True,
+        capture_output=True,
+        input="bench-lösenord-2025\n",
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
     store = Assistant(bench_settings(home, model)).store
     process = subprocess.Popen(
         [*cli, "ui", "--port", str(free_port())],
@@ -449,6 +458,8 @@ def bench_memory(work: Path, model: str, timeout_s: float, after_load_s: float) 
             if narrated or (mapped_at is not None and time.monotonic() - mapped_at > after_load_s):
                 break
             time.sleep(1)
+        if process.poll() is not None:
+            raise RuntimeError(f"'assistant ui' exited with {process.returncode} before its memory was read")
         memory = proc_status(process.pid)
         return {
             "peak_rss_mb": memory.get("VmHWM"),
