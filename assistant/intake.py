@@ -569,14 +569,7 @@ class Intake:
             known.append((f"förslag {proposal.proposal_id}", normalised(proposal.text)))
             if twin:
                 duplicates.append(proposal.proposal_id)
-                self.audit.record(
-                    user,
-                    role,
-                    Action.INTAKE_REJECT,
-                    proposal.child_id,
-                    Outcome.OK,
-                    f"förslag {proposal.proposal_id}: dubblett av {twin}",
-                )
+                self._log_duplicate(user, role, proposal, twin)
         self._move(path, self.folders.processed, sidecars)
         outcome = "duplicate" if duplicates and len(duplicates) == len(ids) else "proposed"
         return InboxResult(original, outcome, tuple(ids))
@@ -605,6 +598,10 @@ class Intake:
                 f"Filen kunde inte läsas in ({stamp}):\n{reason}\n", encoding="utf-8"
             )
         return target
+
+    def _log_duplicate(self, user: str, role: str, proposal: Proposal, twin: str) -> None:
+        detail = f"förslag {proposal.proposal_id}: dubblett av {twin}"
+        self.audit.record(user, role, Action.INTAKE_REJECT, proposal.child_id, Outcome.OK, detail)
 
     # --- the caseworker's decisions ---
 
@@ -643,14 +640,7 @@ class Intake:
             proposal.status, proposal.duplicate_of = "duplicate", twin
             proposal.decided_by, proposal.decided_at = user, dt.datetime.now(dt.UTC)
             self.queue.save(proposal)
-            self.audit.record(
-                user,
-                role,
-                Action.INTAKE_REJECT,
-                proposal.child_id,
-                Outcome.OK,
-                f"förslag {proposal_id}: dubblett av {twin}",
-            )
+            self._log_duplicate(user, role, proposal, twin)
             raise UserError(f"förslag {proposal_id} är en dubblett av {twin} och registreras inte")
         child = self._child_for(proposal)
         proposal.child_id = child.child_id
