@@ -53,7 +53,7 @@ class EmbeddingSettings(BaseModel):
         "onnx", description="onnx: exported once from the model files, ~3x faster on CPU (see README 'Embeddings')"
     )
     quantize: bool = Field(True, description="onnx: int8 weights (dynamic quantisation); the vectors differ slightly")
-    threads: int = Field(0, description="onnx: threads per embedding call; 0 = one per core")
+    threads: int = Field(0, description="onnx: passages embedded at once, one per thread; 0 = one per core")
     onnx_folder: Path | None = Field(None, description="where the onnx export goes; unset = 'onnx' beside the model")
 
 
