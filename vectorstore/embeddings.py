@@ -35,6 +35,8 @@ def embedding_name(settings: EmbeddingSettings) -> str:
 
 
 class TorchEncoder:
+    """sentence-transformers on torch, in batches of ``embedding.batch_size``."""
+
     def __init__(self, folder: Path, settings: EmbeddingSettings):
         from sentence_transformers import SentenceTransformer
 
@@ -53,7 +55,6 @@ class Embedder:
         from vectorstore.onnx_embedding import OnnxEncoder
 
         self.name = embedding_name(settings)
-        self.batch_size = settings.batch_size
         encoder = TorchEncoder if settings.backend == "torch" else OnnxEncoder
         self._encoder = encoder(model_folder(settings), settings)
         self.dim = self._encoder.dim
