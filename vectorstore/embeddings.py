@@ -1,9 +1,11 @@
-"""Passage embeddings with sentence-transformers, loaded from local files only."""
+"""Passage embeddings from a local sentence-transformers model, run by torch or ONNX Runtime (``embedding.backend``)."""
 
 from __future__ import annotations
 
 import importlib.metadata
 from pathlib import Path
+
+import numpy as np
 
 from assistant.errors import UserError
 from assistant.settings import EmbeddingSettings
@@ -23,21 +25,41 @@ def model_folder(settings: EmbeddingSettings) -> Path:
     return Path(dist.locate_file(configs[0])).parent
 
 
-class Embedder:
-    """Turns passages into vectors; ``name`` and ``dim`` are recorded in the index."""
+def embedding_name(settings: EmbeddingSettings) -> str:
+    """The name recorded in the index and the classifier: another backend's vectors differ, so it differs."""
+    if settings.backend == "torch":
+        return settings.model
+    from vectorstore.onnx_embedding import variant
 
-    def __init__(self, settings: EmbeddingSettings):
+    return f"{settings.model}+{variant(settings)}"
+
+
+class TorchEncoder:
+    """sentence-transformers on torch, in batches of ``embedding.batch_size``."""
+
+    def __init__(self, folder: Path, settings: EmbeddingSettings):
         from sentence_transformers import SentenceTransformer
 
-        self.name = settings.model
         self.batch_size = settings.batch_size
-        self._model = SentenceTransformer(str(model_folder(settings)), device="cpu", local_files_only=True)
+        self._model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         self.dim = int(self._model.get_embedding_dimension())
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False)
+
+
+class Embedder:
+    """Turns passages into unit vectors; ``name`` and ``dim`` are recorded in the index."""
+
+    def __init__(self, settings: EmbeddingSettings):
+        from vectorstore.onnx_embedding import OnnxEncoder
+
+        self.name = embedding_name(settings)
+        encoder = TorchEncoder if settings.backend == "torch" else OnnxEncoder
+        self._encoder = encoder(model_folder(settings), settings)
+        self.dim = self._encoder.dim
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = self._model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
-        return vectors.tolist()
+        return self._encoder.encode(texts).tolist()
