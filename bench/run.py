@@ -134,6 +134,11 @@ def bench_settings(home: Path, model: str, mode: str = "lexicon", narrative_max_
 
 
 def fresh(folder: Path) -> Path:
+    """An empty folder. Chroma keeps one client per path for the life of the process, and a store deleted
+    under it turns read-only; its cache is dropped so a section can run twice in one process (tests)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     return folder
