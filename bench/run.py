@@ -77,7 +77,7 @@ FULL = Sizes(
     judge_reports=(1,),
     judge_narrative=False,
     judge_switch=False,
-    overhead_calls=4,
+    overhead_calls=3,
     repeats=3,
     retrieval_repeats=20,
     overhead_pairs=3,
@@ -85,7 +85,7 @@ FULL = Sizes(
     llama_configs=((4096, 128), (4096, 512)),
     narrative_max_tokens=150,
     memory_timeout_s=420,
-    memory_after_load_s=60,
+    memory_after_load_s=45,
 )
 QUICK = Sizes(
     generated_reports=24,
@@ -390,7 +390,7 @@ def cold_run(assistant: Assistant, recorder: RecordingLLM, child: str, limit: in
 
 
 def direct_llama(settings: Settings, n_batch: int | None = None, n_ctx: int | None = None):
-    """llama-cpp-python's ``Llama`` on the same file and settings, without anything of ours around it."""
+    """llama-cpp-python's ``Llama`` on the same file and settings as ``LlamaCppLLM``, without anything of ours."""
     from llama_cpp import Llama
 
     from assistant.models import Registry
@@ -399,7 +399,7 @@ def direct_llama(settings: Settings, n_batch: int | None = None, n_ctx: int | No
     entry = registry.entry(settings.llm.model)
     return Llama(
         model_path=str(registry.file_path(entry)),
-        n_ctx=n_ctx or settings.llm.n_ctx,
+        n_ctx=n_ctx or min(settings.llm.n_ctx, entry.context_length),  # as LlamaCppLLM
         n_threads=settings.llm.n_threads,
         n_threads_batch=settings.llm.n_threads,
         n_batch=n_batch or settings.llm.n_batch,
