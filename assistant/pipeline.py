@@ -28,7 +28,7 @@ from assistant.narrative import (
     narrative_items,
 )
 from assistant.passages import split_passages
-from assistant.prompts import Prompt, forges_chat, load_prompt
+from assistant.prompts import Prompt, addresses_system, load_prompt
 from assistant.provenance import result_settings
 from assistant.readers import collect_files, read_reports
 from assistant.redact import VERSION as REDACTION_VERSION
@@ -317,10 +317,11 @@ class Assistant:
         passages = self.store.passages_for(child_id)
         selection = self.select(child_id, passages)
         previous = previous_sentences(passages)
+        analysed = [p for p in selection.passages if not addresses_system(p.text)]
         findings, stats = extractor.extract(
-            selection.passages, previous, (lambda d, t: progress("extract", d, t)) if progress else None
+            analysed, previous, (lambda d, t: progress("extract", d, t)) if progress else None
         )
-        given = {p.passage_id: p for p in selection.passages}
+        given = {p.passage_id: p for p in analysed}
         verdicts = verify(findings, given, child_id, self.settings.verification.fuzzy_threshold)
         indicators = build_indicators(verdicts, given, self.taxonomy)
         categories = category_summaries(indicators, self.taxonomy)
@@ -330,6 +331,12 @@ class Assistant:
             if not v.citation.verified
         ]
         warnings += [f"Modellens svar följde inte formatet för passage {pid}" for pid in stats.invalid_passages]
+        steering = [p.passage_id for p in selection.passages if addresses_system(p.text)]
+        if steering:
+            warnings.append(
+                f"{len(steering)} passage(r) vänder sig till systemet i stället för att beskriva barnets situation "
+                f"och analyserades inte; läs dem i anmälan: {', '.join(steering)}"
+            )
         if selection.mode == "retrieved":
             warnings.append(
                 f"Barnet har fler passager än ryms: {len(selection.passages)} av {selection.total} "
@@ -372,10 +379,10 @@ class Assistant:
 
 
 def previous_sentences(passages: list[Passage]) -> dict[str, str]:
-    """The sentence before each passage, as context for the model; a passage forging chat turns is
-    never given as context (it would speak to the model about its neighbour)."""
+    """The sentence before each passage, as context for the model; a passage addressed to the system
+    is never given as context (it would speak to the model about its neighbour)."""
     previous: dict[str, str] = {}
     for before, passage in pairwise(passages):
-        if before.report_id == passage.report_id and not forges_chat(before.text):
+        if before.report_id == passage.report_id and not addresses_system(before.text):
             previous[passage.passage_id] = before.text
     return previous

@@ -21,7 +21,7 @@ from functools import cached_property
 from typing import Literal
 
 from assistant.pipeline import Assistant, previous_sentences
-from assistant.prompts import load_prompt
+from assistant.prompts import addresses_system, load_prompt
 from assistant.store import sha256_text
 from assistant.taxonomy import DEFAULT_TAXONOMY_PATH
 
@@ -163,7 +163,8 @@ class Precomputer:
     def _do(self, work: WorkItem) -> None:
         if work.kind == "report":
             passages = self.assistant.store.passages_of_report(work.target)
-            self.assistant.extractor.extract(passages, previous_sentences(passages))
+            analysed = [p for p in passages if not addresses_system(p.text)]
+            self.assistant.extractor.extract(analysed, previous_sentences(passages))
         else:
             self.assistant.summarize(work.child_id)
 

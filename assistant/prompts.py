@@ -24,6 +24,14 @@ FILE_NAME = re.compile(r"^(?P<id>[a-z0-9_-]+)\.v(?P<version>\d+)\.yaml$")
 CONTROL_TOKEN = re.compile(r"<(?=\|[^<>\n]{0,40}\|>|/?[A-Za-z_]{1,30}>)")
 WORD_JOINER = "\u2060"
 CHAT_TURN = re.compile(r"<\|[^<>\n]{0,40}\|>")
+ADDRESSED_TO_SYSTEM = re.compile(
+    r"\b(?:ignorera|strunta i|bortse från|glöm|ignore|disregard)\s+(?:[\w-]+\s+){0,3}?"
+    r"(?:instruktion|anvisning|direktiv|instruction|prompt)"
+    r"|\b(?:till|för|to|for)\s+(?:[\w-]+\s+){0,2}?"
+    r"(?:ai|ai-system\w*|språkmodell\w*|sammanfattningsverktyg\w*|analysverktyg\w*|chatbot\w*|language model)\b"
+    r"|\b(?:skriv|ange|rapportera|svara|write|answer)\s+(?:[\w-]+\s+){0,3}?(?:i sammanfattningen|in the summary)\b",
+    re.IGNORECASE,
+)
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)  # noqa: S701 - prompt text, not HTML
 
 
@@ -56,6 +64,13 @@ def forges_chat(text: str) -> bool:
     """Text that writes chat-template turns (``<|im_start|>system``) is an attempt to steer the model,
     never report prose."""
     return bool(CHAT_TURN.search(text))
+
+
+def addresses_system(text: str) -> bool:
+    """A passage written to the tool rather than about the child ("Ignorera tidigare instruktioner ...",
+    "Meddelande till språkmodellen: ..."): never analysed, never context, and the summary says so.
+    The patterns are one layer; the prompts also tell the model that report text is material only."""
+    return forges_chat(text) or bool(ADDRESSED_TO_SYSTEM.search(text))
 
 
 def inert(value):
