@@ -18,7 +18,6 @@ from assistant.feedback import feedback_app
 from assistant.intake_cli import intake_app
 from assistant.models_cli import models_app
 from assistant.precompute_cli import precompute_command
-from assistant.schema import Report
 from assistant.settings import disable_telemetry, load_settings
 from assistant.users_cli import children_app, users_app
 from eval.cli import eval_app
@@ -156,23 +155,16 @@ def train(
     out: Annotated[Path | None, typer.Option(help="Where to write the classifier (default: settings)")] = None,
 ):
     """Train the passage classifier from annotated reports (train split only, never test)."""
-    from assistant.classifier import passage_labels
     from assistant.classifier import train as train_classifier
     from eval.gold import load_gold_files
     from vectorstore.embeddings import Embedder
 
     settings = _settings()
-    examples = []
-    for report in load_gold_files(gold):
-        fields = Report(
-            report_id=report.report_id,
-            child_id=report.child_id,
-            date=report.date,
-            reporter=report.reporter,
-            text=report.text,
-        )
-        spans = [(i.start, i.end, i.category, i.polarity) for i in report.gold if i.start is not None]
-        examples += passage_labels(fields, spans, settings.ingest.max_passage_chars)
+    examples = [
+        example
+        for report in load_gold_files(gold)
+        for example in report.labelled_passages(settings.ingest.max_passage_chars)
+    ]
     classifier = train_classifier(examples, Embedder(settings.embedding), [str(p) for p in gold])
     target = out or settings.extractor.classifier_path
     classifier.save(target)

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from assistant.errors import UserError
 from assistant.readers import ReportFields
-from assistant.schema import Category, Polarity
+from assistant.schema import Category, Passage, Polarity, Report
 
 REQUIRED_FIELDS = ("report_id", "child_id", "date", "reporter", "text", "gold")
 COUNTED = (Polarity.affirmed, Polarity.hedged)
@@ -60,6 +60,16 @@ class GoldReport:
         """Categories present only as optional or negated items: finding them is neither right nor wrong."""
         return frozenset(i.category for i in self.gold) - self.positive_categories
 
+    def labelled_passages(self, max_chars: int) -> list[tuple[Passage, set[Category]]]:
+        """The report cut as ingest cuts it, each passage with the affirmed/hedged categories it overlaps."""
+        from assistant.classifier import passage_labels
+
+        report = Report(
+            report_id=self.report_id, child_id=self.child_id, date=self.date, reporter=self.reporter, text=self.text
+        )
+        spans = [(i.start, i.end, i.category, i.polarity) for i in self.gold if i.start is not None]
+        return passage_labels(report, spans, max_chars)
+
 
 def make_item(
     text: str, quote: str, category: Category | str, polarity: Polarity | str, optional: bool = False
@@ -71,8 +81,12 @@ def make_item(
 
 
 def make_report(
-    report_id: str, child_id: str, text: str, items: list[tuple] | None = None,
-    date: str = "2024-01-01", reporter: str = "skola",
+    report_id: str,
+    child_id: str,
+    text: str,
+    items: list[tuple] | None = None,
+    date: str = "2024-01-01",
+    reporter: str = "skola",
 ) -> GoldReport:
     """Convenience for tests and generated data: items are (quote, category, polarity[, optional])."""
     gold = tuple(make_item(text, *item) for item in items or [])

@@ -26,32 +26,22 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.classifier import FOLDS, MIN_POSITIVES, _best_threshold, passage_labels
+from assistant.classifier import FOLDS, MIN_POSITIVES, _best_threshold
 from assistant.models import Registry
-from assistant.schema import Category, Polarity, Report
+from assistant.schema import Category
 from assistant.settings import Settings
 from eval.gold import load_gold_files
 
 BATCH = 16  # passages per llama.cpp batch in embedding mode
 
 
-def labelled_passages(path: Path, max_chars: int) -> list[tuple[str, str, set[Category], set[Category], set[Category]]]:
-    """(report id, passage text, passage labels, required categories of the report, ignorable categories)."""
-    rows = []
-    for report in load_gold_files([path]):
-        fields = Report(
-            report_id=report.report_id,
-            child_id=report.child_id,
-            date=report.date,
-            reporter=report.reporter,
-            text=report.text,
-        )
-        spans = [(i.start, i.end, i.category, i.polarity) for i in report.gold if i.start is not None]
-        required = {i.category for i in report.gold if i.is_positive}
-        ignorable = {i.category for i in report.gold if i.optional or i.polarity == Polarity.negated} - required
-        for passage, labels in passage_labels(fields, spans, max_chars):
-            rows.append((report.report_id, passage.text, labels, required, ignorable))
-    return rows
+def labelled_passages(path: Path, max_chars: int) -> list[tuple[str, str, set[Category], frozenset, frozenset]]:
+    """(report id, passage text, passage labels, categories to find in the report, neutral categories)."""
+    return [
+        (report.report_id, passage.text, labels, report.positive_categories, report.neutral_categories)
+        for report in load_gold_files([path])
+        for passage, labels in report.labelled_passages(max_chars)
+    ]
 
 
 def hidden_states(texts: list[str], model_path: Path, cache: Path, n_threads: int) -> np.ndarray:
