@@ -317,7 +317,8 @@ class Assistant:
         passages = self.store.passages_for(child_id)
         selection = self.select(child_id, passages)
         previous = previous_sentences(passages)
-        analysed = [p for p in selection.passages if not addresses_system(p.text)]
+        steering = [p.passage_id for p in selection.passages if addresses_system(p.text)]
+        analysed = [p for p in selection.passages if p.passage_id not in steering]
         findings, stats = extractor.extract(
             analysed, previous, (lambda d, t: progress("extract", d, t)) if progress else None
         )
@@ -331,7 +332,6 @@ class Assistant:
             if not v.citation.verified
         ]
         warnings += [f"Modellens svar följde inte formatet för passage {pid}" for pid in stats.invalid_passages]
-        steering = [p.passage_id for p in selection.passages if addresses_system(p.text)]
         if steering:
             warnings.append(
                 f"{len(steering)} passage(r) vänder sig till systemet i stället för att beskriva barnets situation "
