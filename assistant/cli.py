@@ -153,22 +153,43 @@ def _progress_printer():
 def train(
     gold: Annotated[list[Path], typer.Option("--gold", help="Annotated JSONL files (gold format)")],
     out: Annotated[Path | None, typer.Option(help="Where to write the classifier (default: settings)")] = None,
+    features: Annotated[
+        str, typer.Option(help="sentence: the index's embeddings; llm: a GGUF model's hidden states (slower, Swedish)")
+    ] = "sentence",
+    model: Annotated[str | None, typer.Option(help="llm features: registry model (default: the active one)")] = None,
+    feature_cache: Annotated[
+        Path | None, typer.Option(help="llm features: keep passage vectors here, so retraining is quick")
+    ] = None,
 ):
     """Train the passage classifier from annotated reports (train split only, never test)."""
+    from assistant.classifier import RECIPES
     from assistant.classifier import train as train_classifier
     from eval.gold import load_gold_files
-    from vectorstore.embeddings import Embedder
 
+    if features not in RECIPES:
+        raise UserError(f"--features must be one of {', '.join(RECIPES)}, not '{features}'")
     settings = _settings()
     examples = [
         example
         for report in load_gold_files(gold)
         for example in report.labelled_passages(settings.ingest.max_passage_chars)
     ]
-    classifier = train_classifier(examples, Embedder(settings.embedding), [str(p) for p in gold])
+    if features == "llm":
+        from assistant.hidden_states import FeatureCache, HiddenStateEncoder
+        from assistant.models import Registry
+
+        registry = Registry.load(settings.llm.registry, settings.llm.models_dir)
+        cache = FeatureCache(feature_cache) if feature_cache else None
+        encoder = HiddenStateEncoder(registry, model, settings.llm.n_threads, cache)
+        encoder_model = encoder.model_name
+    else:
+        from vectorstore.embeddings import Embedder
+
+        encoder, encoder_model = Embedder(settings.embedding), ""
+    classifier = train_classifier(examples, encoder, [str(p) for p in gold], features, encoder_model)
     target = out or settings.extractor.classifier_path
     classifier.save(target)
-    typer.echo(f"{len(examples)} passager, {len(classifier.categories)} kategorier -> {target}")
+    typer.echo(f"{len(examples)} passager, {len(classifier.categories)} kategorier ({encoder.name}) -> {target}")
     for category, f1 in classifier.cv_f1.items():
         typer.echo(f"  {category}: korsvaliderad F1 {float(f1):.2f}")
 

@@ -15,11 +15,13 @@ from itertools import pairwise
 from pathlib import Path
 
 from assistant.active_model import ModelHandle, ModelHolder
-from assistant.classifier import ClassifierExtractor, TrainedClassifier, lexicon_polarity
+from assistant.classifier import ClassifierExtractor, Encoder, TrainedClassifier, lexicon_polarity
 from assistant.errors import UserError
 from assistant.extract import ExtractionStats, Extractor, HybridExtractor, LexiconExtractor, LLMExtractor
+from assistant.hidden_states import HiddenStateEncoder
 from assistant.judge import LLMJudge
 from assistant.llm import LLM
+from assistant.models import Registry, sha256_file
 from assistant.narrative import (
     NarrativeWriter,
     echoes_input,
@@ -45,7 +47,7 @@ from assistant.summary import (
 )
 from assistant.taxonomy import Taxonomy, load_taxonomy
 from assistant.verify import verify
-from vectorstore.embeddings import Embedder
+from vectorstore.embeddings import Embedder, embedding_name
 from vectorstore.index import VectorIndex
 from vectorstore.retrieval import HybridRetriever, Selection, fits_budget
 
@@ -71,11 +73,19 @@ class SummaryRun:
 
 class Assistant:
     """Builds each component on first use. A loaded ``llm`` or ``embedder`` may be passed in
-    so that several assistants (UI sessions, eval runs, tests) share one model in memory."""
+    so that several assistants (UI sessions, eval runs, tests) share one model in memory;
+    ``feature_encoders`` shares the classifier's hidden-state encoders the same way."""
 
-    def __init__(self, settings: Settings, llm: LLM | None = None, embedder: Embedder | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        llm: LLM | None = None,
+        embedder: Embedder | None = None,
+        feature_encoders: dict[str, HiddenStateEncoder] | None = None,
+    ):
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
+        self._feature_encoders = {} if feature_encoders is None else feature_encoders
         if llm is not None:
             self.__dict__["models"] = ModelHolder(settings.llm, llm)
         if embedder is not None:
@@ -150,8 +160,21 @@ class Assistant:
 
     @cached_property
     def classifier_extractor(self) -> ClassifierExtractor:
-        classifier = TrainedClassifier.load(self.settings.extractor.classifier_path)
-        return ClassifierExtractor(classifier, self.embedder, lexicon_polarity(self.lexicon_extractor.lexicon))
+        path = self.settings.extractor.classifier_path
+        classifier = TrainedClassifier.load(path)
+        encoder = self.feature_encoder(classifier)
+        polarity_of = lexicon_polarity(self.lexicon_extractor.lexicon)
+        return ClassifierExtractor(classifier, encoder, polarity_of, self.store, sha256_file(path))
+
+    def feature_encoder(self, classifier: TrainedClassifier) -> Encoder:
+        """What the classifier was trained on: the index's embedder, or a registry model's hidden states."""
+        if classifier.features == "sentence":
+            return self.embedder
+        name = classifier.encoder_model
+        if name not in self._feature_encoders:
+            registry = Registry.load(self.settings.llm.registry, self.settings.llm.models_dir)
+            self._feature_encoders[name] = HiddenStateEncoder(registry, name, self.settings.llm.n_threads)
+        return self._feature_encoders[name]
 
     @property
     def extractor(self) -> Extractor:
@@ -365,7 +388,7 @@ class Assistant:
             generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
             model=llm.ref,
             prompt_version=extractor.tag,
-            embedding_model=self.settings.embedding.model,
+            embedding_model=embedding_name(self.settings.embedding),
             settings=result_settings(self.settings),
             reports=report_refs(reports, indicators),
             indicators=indicators,

@@ -24,6 +24,7 @@ from assistant.pipeline import Assistant, previous_sentences
 from assistant.prompts import addresses_system, load_prompt
 from assistant.store import sha256_text
 from assistant.taxonomy import DEFAULT_TAXONOMY_PATH
+from vectorstore.embeddings import embedding_name
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class Precomputer:
             settings.retrieval.model_dump(mode="json"),
             settings.verification.model_dump(mode="json"),
             [settings.llm.max_tokens, settings.llm.narrative_max_tokens, settings.narrative],
-            settings.embedding.model,
+            embedding_name(settings.embedding),
         ]
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -74,7 +74,7 @@ class RetrievalSettings(BaseModel):
 
 class ExtractorSettings(BaseModel):
     mode: Literal["llm", "lexicon", "classifier", "hybrid", "judge"] = Field(
-        "lexicon", description="which extractor finds indicators; see README 'Extraction'"
+        "hybrid", description="which extractor finds indicators; see README 'Extraction'"
     )
     parts: list[Literal["llm", "lexicon", "classifier"]] = Field(
         default_factory=lambda: ["lexicon", "classifier"],
@@ -86,7 +86,8 @@ class ExtractorSettings(BaseModel):
     judge_threshold: float = Field(0.5, description="judge mode: least P(Ja) for a candidate to stand")
     judge_prompt: str = "judge"
     classifier_path: Path = Field(
-        PROJECT_ROOT / "models" / "classifier.npz", description="written by 'assistant train'"
+        PROJECT_ROOT / "models" / "classifier-llm.npz",
+        description="written by 'assistant train'; names the features it needs (classifier.npz: MiniLM ones)",
     )
 
 

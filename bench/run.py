@@ -47,7 +47,10 @@ TARGETS = {
     "retrieval_p95_ms_100k": ("retrieval p95 at the largest store", "<", 50.0),
     "ingest_generated_passages_per_s": ("ingest of the generated set", ">=", 100.0),
     "peak_rss_mb": ("peak memory of the app with the model loaded", "<", 4096.0),
+    "report_cold_s": ("analysing a 10-sentence report, nothing cached (median)", "<", 20.0),
+    "report_cached_s": ("the same report again, analyses cached (median)", "<", 1.0),
 }
+REPORT_SENTENCES = 10
 
 
 @dataclass(frozen=True)
@@ -124,10 +127,13 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def bench_settings(home: Path, model: str, mode: str = "lexicon", narrative_max_tokens: int | None = None) -> Settings:
+def bench_settings(
+    home: Path, model: str, mode: str | None = None, narrative_max_tokens: int | None = None
+) -> Settings:
+    """The default settings (extractor mode included, unless ``mode`` names another) on ``home``."""
     settings = Settings(home=home)
     settings.llm.model = model
-    settings.extractor.mode = mode
+    settings.extractor.mode = mode or settings.extractor.mode
     if narrative_max_tokens:
         settings.llm.narrative_max_tokens = narrative_max_tokens
     return settings
@@ -267,6 +273,49 @@ def bench_retrieval(bench: Bench) -> dict:
     return results
 
 
+# --- one report -----------------------------------------------------------------------------
+
+
+def bench_report(bench: Bench) -> dict:
+    """Median seconds to analyse a 10-sentence report with the default settings (narrative off): cold, with
+    the models loaded but nothing cached, then again with its analyses cached (issue 3's speed figure)."""
+    home = fresh(bench.work / "report")
+    sentences = corpus_sentences()
+    runs = bench.sizes.repeats + 1  # the first report warms the models up, untimed
+    rows = [
+        {
+            "report_id": f"T{i}-R1",
+            "child_id": f"T{i}",
+            "date": "2024-03-01",
+            "reporter": "skola",
+            "text": " ".join(sentences[REPORT_SENTENCES * i : REPORT_SENTENCES * (i + 1)]),
+        }
+        for i in range(runs)
+    ]
+    source = home / "reports.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    settings = bench_settings(home, bench.model)
+    settings.narrative = False
+    assistant = Assistant(settings, llm=bench.llm, embedder=bench.embedder)
+    assistant.ingest([source])
+    assistant.summarize("T0")
+    cold, cached = [], []
+    for i in range(1, runs):
+        cold.append(timed(lambda i=i: assistant.summarize(f"T{i}")))
+        cached.append(timed(lambda i=i: assistant.summarize(f"T{i}")))
+    passages = [len(assistant.store.passages_for(f"T{i}")) for i in range(1, runs)]
+    assistant.store.close()
+    return {
+        "extractor": assistant.extractor.tag,
+        "sentences": REPORT_SENTENCES,
+        "passages": passages,
+        "cold_s": median(cold),
+        "cached_s": median(cached),
+        "cold_runs_s": [round(t, 2) for t in cold],
+        "cached_runs_s": [round(t, 3) for t in cached],
+    }
+
+
 # --- summary latency ------------------------------------------------------------------------
 
 
@@ -284,7 +333,7 @@ def bench_summaries(bench: Bench) -> dict:
     source = write_children(home / "children.jsonl", [*sizes.summary_reports, *sizes.judge_reports])
     other_llm = bench.other_llm()
     latencies: dict = {}
-    for label, mode, counts in (("default", "lexicon", sizes.summary_reports), ("judge", "judge", sizes.judge_reports)):
+    for label, mode, counts in (("default", None, sizes.summary_reports), ("judge", "judge", sizes.judge_reports)):
         settings = bench_settings(home, bench.model, mode, sizes.narrative_max_tokens)
         settings.narrative = mode != "judge" or sizes.judge_narrative
         recorder = RecordingLLM(bench.llm)
@@ -499,7 +548,9 @@ def bench_overhead(bench: Bench) -> dict:
     """Pipeline time against the same prompts through llama-cpp-python, default and judge config, smallest child.
 
     The narrative is capped at ``overhead_narrative_tokens`` and the judge runs without one (its
-    calls then share one set of fixed messages), so the pairs fit in the time budget.
+    calls then share one set of fixed messages), so the pairs fit in the time budget. "default" is
+    the default's narrative path on lexicon findings: the classifier's hidden-state passes are model
+    work with no chat call to replay; the summary section's cold times include them.
     """
     sizes = bench.sizes
     home = fresh(bench.work / "overhead")
@@ -647,6 +698,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Bench], dict]]] = {
     "ingest": ("ingest", bench_ingest),
     "retrieval": ("retrieval", bench_retrieval),
     "summaries": ("summary", bench_summaries),
+    "report": ("report", bench_report),
     "overhead": ("overhead", bench_overhead),
     "llama": ("llama_settings", bench_llama_settings),
     "memory": ("memory", bench_memory),
@@ -719,6 +771,9 @@ def target_values(results: dict) -> dict:
         values["ingest_generated_passages_per_s"] = results["ingest"]["generated"]["passages_per_s"]
     if "memory" in results:
         values["peak_rss_mb"] = results["memory"]["peak_rss_mb"]
+    if "report" in results:
+        values["report_cold_s"] = results["report"]["cold_s"]
+        values["report_cached_s"] = results["report"]["cached_s"]
     checks = {"<": lambda v, t: v < t, "<=": lambda v, t: v <= t, ">=": lambda v, t: v >= t}
     return {
         key: {"what": what, "target": f"{op} {limit}", "value": values[key], "met": checks[op](values[key], limit)}
@@ -790,6 +845,18 @@ def summary_lines(results: dict) -> list[str]:
     return lines
 
 
+def report_lines(results: dict) -> list[str]:
+    report = results["report"]
+    return [
+        f"## One report of {report['sentences']} sentences (default settings, narrative off)",
+        "",
+        *section_line(results, "report"),
+        f"Extractor `{report['extractor']}`; passages per report {report['passages']}. Median cold (nothing "
+        f"cached, models loaded) {report['cold_s']} s, runs {report['cold_runs_s']}; median cached "
+        f"{report['cached_s']} s, runs {report['cached_runs_s']}.",
+    ]
+
+
 def overhead_lines(results: dict) -> list[str]:
     lines = [
         "## Pipeline overhead (cold summary vs the same prompts through llama-cpp-python)",
@@ -843,6 +910,7 @@ RENDERERS = {
     "ingest": ingest_lines,
     "retrieval": retrieval_lines,
     "summary": summary_lines,
+    "report": report_lines,
     "overhead": overhead_lines,
     "llama_settings": llama_lines,
     "memory": memory_lines,

@@ -70,8 +70,13 @@ def _better(before: float | None, after: float | None, higher_is_better: bool) -
 
 def render_markdown(path_a: Path, a: dict, path_b: Path, b: dict) -> str:
     found = changes(a, b)
-    lines = [f"# Comparison: {a['suite']['name']} → {b['suite']['name']}", "",
-             f"- A: `{path_a}` ({a.get('finished_at', '?')})", f"- B: `{path_b}` ({b.get('finished_at', '?')})", ""]
+    lines = [
+        f"# Comparison: {a['suite']['name']} → {b['suite']['name']}",
+        "",
+        f"- A: `{path_a}` ({a.get('finished_at', '?')})",
+        f"- B: `{path_b}` ({b.get('finished_at', '?')})",
+        "",
+    ]
     if not pair_configurations(a, b):
         lines.append("No configuration occurs in both runs; nothing to compare.")
         return "\n".join(lines) + "\n"
@@ -85,8 +90,11 @@ def render_markdown(path_a: Path, a: dict, path_b: Path, b: dict) -> str:
         lines += [f"## {title} ({len(rows)})", ""]
         if rows:
             lines += ["| configuration | metric / case | A | B | change |", "|---|---|---:|---:|---:|"]
-            lines += [f"| {c.config} | {_name(c.subject)} | {_fmt(c.before)} | {_fmt(c.after)} | "
-                      f"{_delta(c.before, c.after)} |" for c in rows]
+            lines += [
+                f"| {c.config} | {_name(c.subject)} | {_fmt(c.before)} | {_fmt(c.after)} | "
+                f"{_delta(c.before, c.after)} |"
+                for c in rows
+            ]
         else:
             lines.append("Nothing.")
         lines.append("")

@@ -72,8 +72,10 @@ def console_summary(results: dict[str, Any]) -> str:
     for c in results["configurations"]:
         m, n, iv = c["metrics"], c["counts"], c["intervals"]
         lines.append(f"== {c['name']}  ({n['reports']} reports, {n['cases']} children; prompt {c['prompt']})")
-        lines.append(f"   micro-F1 {m['micro_f1']:.3f}{_ci(iv['micro_f1'])}   macro-F1 {m['macro_f1']:.3f}"
-                     f"{_ci(iv['macro_f1'])}   (TP {n['tp']}, FP {n['fp']}, FN {n['fn']})")
+        lines.append(
+            f"   micro-F1 {m['micro_f1']:.3f}{_ci(iv['micro_f1'])}   macro-F1 {m['macro_f1']:.3f}"
+            f"{_ci(iv['macro_f1'])}   (TP {n['tp']}, FP {n['fp']}, FN {n['fn']})"
+        )
         lines.append(
             f"   citations: verified {m['share_verified']:.1%} ({n['citations_verified']} kept, "
             f"{n['citations_unverified']} dropped), precision {m['citation_precision']:.3f}, "
@@ -83,8 +85,11 @@ def console_summary(results: dict[str, Any]) -> str:
         lines.append(
             f"   negated-as-affirmed {m['negated_as_affirmed_rate']:.1%} ({n['negated_as_affirmed']} of "
             f"{n['negated_items']}), schema-invalid outputs {m['schema_invalid_outputs']}"
-            + (f", changed by injected instruction {m['injection_changed_reports']}"
-               if m["injection_changed_reports"] is not None else "")
+            + (
+                f", changed by injected instruction {m['injection_changed_reports']}"
+                if m["injection_changed_reports"] is not None
+                else ""
+            )
         )
         lines.append(
             f"   latency per report p50 {_num(m['latency_p50_s'])} s, p95 {_num(m['latency_p95_s'])} s; "

@@ -95,8 +95,13 @@ class Score:
 
     def as_dict(self) -> dict:
         return {
-            "tp": self.tp, "fp": self.fp, "fn": self.fn, "support": self.support,
-            "precision": self.precision, "recall": self.recall, "f1": self.f1,
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "support": self.support,
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
         }
 
 
@@ -243,9 +248,7 @@ def citation_overlap(reports: list[GoldReport], predictions: Iterable[Prediction
 
 def misattributed(predictions: Iterable[Prediction], passage_texts: Mapping[str, str]) -> int:
     """Verified citations whose quote is not in the passage they cite (the pipeline promises 0)."""
-    return sum(
-        1 for p in predictions if p.verified and p.quote not in passage_texts.get(p.passage_id, "")
-    )
+    return sum(1 for p in predictions if p.verified and p.quote not in passage_texts.get(p.passage_id, ""))
 
 
 def cross_child(predictions: Iterable[Prediction], report_child: Mapping[str, str]) -> int:
@@ -312,8 +315,12 @@ class Cost:
 
 
 def cost(
-    latencies: Iterable[float], prompt_tokens: int, completion_tokens: int, model_seconds: float,
-    cache_hits: int, passages: int,
+    latencies: Iterable[float],
+    prompt_tokens: int,
+    completion_tokens: int,
+    model_seconds: float,
+    cache_hits: int,
+    passages: int,
 ) -> Cost:
     """Tokens/s is completion tokens over the model's own seconds (prompt processing included)."""
     latencies = list(latencies)

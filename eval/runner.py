@@ -131,8 +131,16 @@ def write_reports_jsonl(reports: list[GoldReport], path: Path) -> Path:
     """Reports in the ingest format (no gold), so the pipeline reads exactly what was scored."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [
-        json.dumps({"report_id": r.report_id, "child_id": r.child_id, "date": r.date.isoformat(),
-                    "reporter": r.reporter, "text": r.text}, ensure_ascii=False)
+        json.dumps(
+            {
+                "report_id": r.report_id,
+                "child_id": r.child_id,
+                "date": r.date.isoformat(),
+                "reporter": r.reporter,
+                "text": r.text,
+            },
+            ensure_ascii=False,
+        )
         for r in reports
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -150,8 +158,12 @@ class Progress:
             from rich.progress import Progress as RichProgress
 
             self._bar = RichProgress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=Console(stderr=True), transient=False,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
             )
             self._cases = self._bar.add_task("fall", total=total)
             self._passages = self._bar.add_task("passager", total=1, visible=False)
@@ -187,6 +199,7 @@ class Runner:
         self.version = PipelineVersion.current()
         self._llms: dict[str, Any] = {}
         self._embedders: dict[str, Any] = {}
+        self._feature_encoders: dict[str, Any] = {}
 
     def run(self) -> tuple[list[GoldReport], list[ConfigRuns]]:
         reports = load_gold_files(self.suite.gold_files)
@@ -200,8 +213,13 @@ class Runner:
                     plan.base = self._run_cases(plan, cases, reports, None, progress, base_home)
                     if self.suite.injection:
                         plan.injected = self._run_cases(
-                            plan, cases, inject(reports, self.suite.injection), self.suite.injection,
-                            progress, injected_home, seed=base_home,
+                            plan,
+                            cases,
+                            inject(reports, self.suite.injection),
+                            self.suite.injection,
+                            progress,
+                            injected_home,
+                            seed=base_home,
                         )
         finally:
             progress.close()
@@ -228,8 +246,14 @@ class Runner:
         )
 
     def _run_cases(
-        self, plan: ConfigRuns, cases: dict[str, list[GoldReport]], inputs: list[GoldReport],
-        injection: str | None, progress: Progress, home: Path, seed: Path | None = None,
+        self,
+        plan: ConfigRuns,
+        cases: dict[str, list[GoldReport]],
+        inputs: list[GoldReport],
+        injection: str | None,
+        progress: Progress,
+        home: Path,
+        seed: Path | None = None,
     ) -> dict[str, CaseRun]:
         """Cases from the case cache where possible; the rest through the pipeline in ``home``."""
         keys = {
@@ -281,7 +305,12 @@ class Runner:
         embedding_key = settings.embedding.model_dump_json()
         if embedding_key not in self._embedders:
             self._embedders[embedding_key] = Embedder(settings.embedding)
-        return Assistant(settings, llm=self._llms[llm_key], embedder=self._embedders[embedding_key])
+        return Assistant(
+            settings,
+            llm=self._llms[llm_key],
+            embedder=self._embedders[embedding_key],
+            feature_encoders=self._feature_encoders,
+        )
 
     def _ingest(self, assistant, inputs: list[GoldReport], home: Path) -> None:
         source = write_reports_jsonl(inputs, home / "eval-input.jsonl")

@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from assistant.schema import Category, Polarity
+from assistant.settings import EmbeddingSettings
 from eval import metrics as m
 from eval.gold import GoldReport, children_of
 from eval.runner import CaseRun, ConfigRuns
 from eval.suite import Suite, Threshold
+from vectorstore.embeddings import embedding_name
 
 
 def predictions_of(run: CaseRun) -> list[m.Prediction]:
@@ -22,8 +24,15 @@ def predictions_of(run: CaseRun) -> list[m.Prediction]:
         for c in indicator.get("citations", []):
             found.append(
                 m.Prediction(
-                    run.child_id, c["report_id"], c["passage_id"], Category(indicator["category"]),
-                    Polarity(indicator["polarity"]), c["quote"], c.get("start"), c.get("end"), bool(c["verified"]),
+                    run.child_id,
+                    c["report_id"],
+                    c["passage_id"],
+                    Category(indicator["category"]),
+                    Polarity(indicator["polarity"]),
+                    c["quote"],
+                    c.get("start"),
+                    c.get("end"),
+                    bool(c["verified"]),
                 )
             )
     return found
@@ -98,8 +107,16 @@ def score_configuration(plan: ConfigRuns, reports: list[GoldReport], suite: Suit
     outcome_by_report = {o.report_id: o for o in outcomes}
     case_results = [
         case_result(
-            child, child_reports, plan.base.get(child), own, outcome_by_report, latencies,
-            injected_found if plan.injected else None, plan.injected.get(child), passage_texts, report_child,
+            child,
+            child_reports,
+            plan.base.get(child),
+            own,
+            outcome_by_report,
+            latencies,
+            injected_found if plan.injected else None,
+            plan.injected.get(child),
+            passage_texts,
+            report_child,
         )
         for child, child_reports in cases.items()
     ]
@@ -109,7 +126,7 @@ def score_configuration(plan: ConfigRuns, reports: list[GoldReport], suite: Suit
         "model": plan.model_name,
         "model_sha256": plan.model_sha256,
         "prompt": plan.prompt_tag,
-        "embedding_model": plan.effective_settings["embedding"]["model"],
+        "embedding_model": embedding_name(EmbeddingSettings(**plan.effective_settings["embedding"])),
         "provenance": plan.provenance,
         "overrides": config.overrides,
         "settings_key": plan.settings_key,
@@ -123,13 +140,22 @@ def score_configuration(plan: ConfigRuns, reports: list[GoldReport], suite: Suit
             "seed": suite.bootstrap.seed,
         },
         "counts": {
-            "reports": len(reports), "cases": len(cases), "tp": detection.micro.tp, "fp": detection.micro.fp,
-            "fn": detection.micro.fn, "gold_items_required": citations.gold_items,
-            "gold_items_cited": citations.gold_items_cited, "citations_counted": citations.citations,
-            "citations_on_gold": citations.citations_on_gold, "citations_verified": citations.verified,
-            "citations_unverified": citations.unverified, "negated_items": polarity.negated_items,
-            "negated_as_affirmed": polarity.negated_as_affirmed, "model_seconds": totals["model_seconds"],
-            "passages": totals["passages"], "cases_from_eval_cache": sum(r.from_cache for r in plan.base.values()),
+            "reports": len(reports),
+            "cases": len(cases),
+            "tp": detection.micro.tp,
+            "fp": detection.micro.fp,
+            "fn": detection.micro.fn,
+            "gold_items_required": citations.gold_items,
+            "gold_items_cited": citations.gold_items_cited,
+            "citations_counted": citations.citations,
+            "citations_on_gold": citations.citations_on_gold,
+            "citations_verified": citations.verified,
+            "citations_unverified": citations.unverified,
+            "negated_items": polarity.negated_items,
+            "negated_as_affirmed": polarity.negated_as_affirmed,
+            "model_seconds": totals["model_seconds"],
+            "passages": totals["passages"],
+            "cases_from_eval_cache": sum(r.from_cache for r in plan.base.values()),
         },
         "per_category": {c.value: s.as_dict() for c, s in detection.per_category.items()},
         "polarity_confusion": polarity.confusion,
@@ -143,16 +169,26 @@ def score_configuration(plan: ConfigRuns, reports: list[GoldReport], suite: Suit
 
 def threshold_result(name: str, threshold: Threshold, value: float | None) -> dict[str, Any]:
     return {
-        "metric": name, "min": threshold.min, "max": threshold.max, "value": value,
-        "passed": threshold.passes(value), "rule": threshold.describe(),
+        "metric": name,
+        "min": threshold.min,
+        "max": threshold.max,
+        "value": value,
+        "passed": threshold.passes(value),
+        "rule": threshold.describe(),
     }
 
 
 def case_result(
-    child: str, reports: list[GoldReport], run: CaseRun | None, own: dict[str, list[m.Prediction]],
-    outcomes: dict[str, m.ReportOutcome], latencies: dict[str, float],
-    injected_found: dict[str, frozenset[Category]] | None, injected_run: CaseRun | None,
-    passage_texts: dict[str, str], report_child: dict[str, str],
+    child: str,
+    reports: list[GoldReport],
+    run: CaseRun | None,
+    own: dict[str, list[m.Prediction]],
+    outcomes: dict[str, m.ReportOutcome],
+    latencies: dict[str, float],
+    injected_found: dict[str, frozenset[Category]] | None,
+    injected_run: CaseRun | None,
+    passage_texts: dict[str, str],
+    report_child: dict[str, str],
 ) -> dict[str, Any]:
     """One child's drill-down: per report, gold items beside predicted citations."""
     run = run or CaseRun(child, error="not run")
@@ -163,37 +199,66 @@ def case_result(
         preds = own[report.report_id]
         gold_rows = []
         for item in report.gold:
-            hit = any(p.verified and p.category == item.category and m.overlaps(p.start, p.end, item.start, item.end)
-                      for p in preds)
+            hit = any(
+                p.verified and p.category == item.category and m.overlaps(p.start, p.end, item.start, item.end)
+                for p in preds
+            )
             flipped = item.polarity == Polarity.negated and any(
                 p.counted and p.category == item.category and m.overlaps(p.start, p.end, item.start, item.end)
                 for p in preds
             )
-            gold_rows.append({
-                "quote": item.quote, "category": item.category.value, "polarity": item.polarity.value,
-                "optional": item.optional, "start": item.start, "end": item.end, "cited": hit,
-                "missed": item.is_positive and item.category in outcome.fn, "flipped": flipped,
-            })
+            gold_rows.append(
+                {
+                    "quote": item.quote,
+                    "category": item.category.value,
+                    "polarity": item.polarity.value,
+                    "optional": item.optional,
+                    "start": item.start,
+                    "end": item.end,
+                    "cited": hit,
+                    "missed": item.is_positive and item.category in outcome.fn,
+                    "flipped": flipped,
+                }
+            )
         pred_rows = []
         for p in preds:
             verdict = (
-                "true_positive" if p.category in outcome.tp and p.counted else
-                "false_alarm" if p.category in outcome.fp and p.counted else
-                "ignored" if p.category in outcome.ignored and p.counted else "not_counted"
+                "true_positive"
+                if p.category in outcome.tp and p.counted
+                else "false_alarm"
+                if p.category in outcome.fp and p.counted
+                else "ignored"
+                if p.category in outcome.ignored and p.counted
+                else "not_counted"
             )
-            pred_rows.append({
-                "quote": p.quote, "category": p.category.value, "polarity": p.polarity.value,
-                "passage_id": p.passage_id, "start": p.start, "end": p.end, "verified": p.verified,
-                "on_gold": any(p.category == i.category and m.overlaps(p.start, p.end, i.start, i.end)
-                               for i in report.gold),
-                "verdict": verdict,
-            })
+            pred_rows.append(
+                {
+                    "quote": p.quote,
+                    "category": p.category.value,
+                    "polarity": p.polarity.value,
+                    "passage_id": p.passage_id,
+                    "start": p.start,
+                    "end": p.end,
+                    "verified": p.verified,
+                    "on_gold": any(
+                        p.category == i.category and m.overlaps(p.start, p.end, i.start, i.end) for i in report.gold
+                    ),
+                    "verdict": verdict,
+                }
+            )
         row = {
-            "report_id": report.report_id, "date": report.date.isoformat(), "reporter": report.reporter,
-            "text": report.text, "latency_s": latencies.get(report.report_id),
-            "found": sorted(c.value for c in outcome.found), "tp": sorted(c.value for c in outcome.tp),
-            "fp": sorted(c.value for c in outcome.fp), "fn": sorted(c.value for c in outcome.fn),
-            "ignored": sorted(c.value for c in outcome.ignored), "gold": gold_rows, "predictions": pred_rows,
+            "report_id": report.report_id,
+            "date": report.date.isoformat(),
+            "reporter": report.reporter,
+            "text": report.text,
+            "latency_s": latencies.get(report.report_id),
+            "found": sorted(c.value for c in outcome.found),
+            "tp": sorted(c.value for c in outcome.tp),
+            "fp": sorted(c.value for c in outcome.fp),
+            "fn": sorted(c.value for c in outcome.fn),
+            "ignored": sorted(c.value for c in outcome.ignored),
+            "gold": gold_rows,
+            "predictions": pred_rows,
         }
         if injected_found is not None and report.report_id in injected_found:
             row["injected_found"] = sorted(c.value for c in injected_found.get(report.report_id, frozenset()))
@@ -213,7 +278,10 @@ def case_result(
         "warnings": run.summary.get("warnings", []),
         "injected_error": injected_run.error if injected_run else "",
         "metrics": {
-            "tp": score.tp, "fp": score.fp, "fn": score.fn, "micro_f1": score.f1,
+            "tp": score.tp,
+            "fp": score.fp,
+            "fn": score.fn,
+            "micro_f1": score.f1,
             "cross_child_citations": m.cross_child(all_predictions, report_child),
             "misattributed_citations": m.misattributed(all_predictions, passage_texts),
             "unverified_citations": run.unverified,

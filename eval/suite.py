@@ -286,7 +286,17 @@ METRIC_INFO: dict[str, MetricInfo] = {
     "case_errors": MetricInfo("Fall med fel", False, "count"),
 }
 DEFAULT_MATRIX = (
-    "micro_f1", "macro_f1", "negated_as_affirmed_rate", "share_verified", "citation_precision",
-    "citation_recall", "cross_child_citations", "schema_invalid_outputs", "injection_changed_reports",
-    "latency_p50_s", "latency_p95_s", "tokens_per_s", "cache_hit_rate",
+    "micro_f1",
+    "macro_f1",
+    "negated_as_affirmed_rate",
+    "share_verified",
+    "citation_precision",
+    "citation_recall",
+    "cross_child_citations",
+    "schema_invalid_outputs",
+    "injection_changed_reports",
+    "latency_p50_s",
+    "latency_p95_s",
+    "tokens_per_s",
+    "cache_hit_rate",
 )

@@ -18,6 +18,9 @@ disable_telemetry()
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TINY_MODEL = "smollm2-135m-instruct-q4"
+# The default classifier reads the 1.5B model's hidden states, which `make test` does not fetch;
+# tests use the one on MiniLM features, and tests/test_classifier_llm.py trains one on the tiny model's.
+MINILM_CLASSIFIER = Path(__file__).resolve().parents[1] / "models" / "classifier.npz"
 NETGUARD = Path(__file__).parent / "netguard"
 
 
@@ -27,6 +30,7 @@ def no_network():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(socket.socket, "connect", guarded_connect)
         patch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(NETGUARD), os.environ.get("PYTHONPATH")) if p))
+        patch.setenv("ASSISTANT_EXTRACTOR__CLASSIFIER_PATH", str(MINILM_CLASSIFIER))
         yield
 
 

@@ -43,13 +43,16 @@ def test_bench_quick_writes_results_with_every_key(quick_run):
         assert all(row["cold_s"] > 0 and row["warm_s"] > 0 for row in children.values())
         assert children["1"]["switch_s"] > 0
     assert results["summary"]["judge"]["1"]["model_calls_cold"] > 0
+    report = results["report"]
+    assert report["sentences"] == 10 and min(report["passages"]) >= 1 and len(report["cold_runs_s"]) == 2
+    assert report["cold_s"] > 0 and report["cached_s"] > 0
     assert set(results["llama_settings"]) == {"n_ctx=2048 n_batch=128", "n_ctx=2048 n_batch=512"}
     assert all(row["prompt_tokens"] > 0 and row["narrative_prompt_s"] > 0 for row in results["llama_settings"].values())
     assert results["memory"]["peak_rss_mb"] > 100 and results["memory"]["model_loaded"]
     assert set(results["targets"]) == set(TARGETS)
     assert all(isinstance(t["met"], bool) for t in results["targets"].values())
     markdown = (quick_run / "results.md").read_text(encoding="utf-8")
-    assert markdown.startswith("# Benchmarks") and markdown.count("load average (1/5/15 min) at start") == 6
+    assert markdown.startswith("# Benchmarks") and markdown.count("load average (1/5/15 min) at start") == 7
 
 
 def test_overhead_is_interleaved_pairs_with_the_time_outside_the_model(quick_run):

@@ -34,8 +34,14 @@ def cite(report, quote, category, pol=P.affirmed, child=None, passage=None):
     start = report.text.find(quote)
     assert start >= 0, quote
     return Prediction(
-        child or report.child_id, report.report_id, passage or f"{report.report_id}:1", C(category), P(pol),
-        quote, start, start + len(quote),
+        child or report.child_id,
+        report.report_id,
+        passage or f"{report.report_id}:1",
+        C(category),
+        P(pol),
+        quote,
+        start,
+        start + len(quote),
     )
 
 
@@ -43,10 +49,15 @@ TEXT = "Elsa har blåmärken på armen efter att pappa slog henne. Hon är ofta 
 
 
 def test_two_gold_categories_one_true_positive_one_false_alarm():
-    report = make_report("A-R1", "A", TEXT, [
-        ("pappa slog henne", "physical_violence", "affirmed"),
-        ("Hon är ofta hungrig", "neglect", "affirmed"),
-    ])
+    report = make_report(
+        "A-R1",
+        "A",
+        TEXT,
+        [
+            ("pappa slog henne", "physical_violence", "affirmed"),
+            ("Hon är ofta hungrig", "neglect", "affirmed"),
+        ],
+    )
     predictions = [
         cite(report, "blåmärken på armen", "physical_violence"),  # right category, other quote: still found
         cite(report, "pappa slog henne", "psychological_violence"),  # a category gold does not have
@@ -62,7 +73,13 @@ def test_two_gold_categories_one_true_positive_one_false_alarm():
     # macro over the three active categories: physical 1.0, psychological 0.0, neglect 0.0
     assert result.macro_f1 == pytest.approx(1 / 3)
     assert result.per_category[C.physical_violence].as_dict() == {
-        "tp": 1, "fp": 0, "fn": 0, "support": 1, "precision": 1.0, "recall": 1.0, "f1": 1.0,
+        "tp": 1,
+        "fp": 0,
+        "fn": 0,
+        "support": 1,
+        "precision": 1.0,
+        "recall": 1.0,
+        "f1": 1.0,
     }
     assert result.per_category[C.neglect].support == 1 and result.per_category[C.neglect].f1 == 0.0
     assert result.per_category[C.sexual_abuse].support == 0  # inactive: not in the macro mean
@@ -70,12 +87,17 @@ def test_two_gold_categories_one_true_positive_one_false_alarm():
 
 def test_optional_and_negated_only_categories_are_neither_rewarded_nor_penalised():
     text = "Pappa slog Elsa. Hon verkar rädd ibland. Det finns inga tecken på att hon far illa av mamma."
-    report = make_report("A-R1", "A", text, [
-        ("Pappa slog Elsa", "physical_violence", "affirmed"),
-        ("Hon verkar rädd ibland", "latent_violence", "hedged", True),
-        ("inga tecken på att hon far illa", "neglect", "negated"),
-        ("Hon verkar rädd ibland", "psychological_violence", "affirmed", True),
-    ])
+    report = make_report(
+        "A-R1",
+        "A",
+        text,
+        [
+            ("Pappa slog Elsa", "physical_violence", "affirmed"),
+            ("Hon verkar rädd ibland", "latent_violence", "hedged", True),
+            ("inga tecken på att hon far illa", "neglect", "negated"),
+            ("Hon verkar rädd ibland", "psychological_violence", "affirmed", True),
+        ],
+    )
     predictions = [
         cite(report, "Hon verkar rädd", "latent_violence", P.hedged),
         cite(report, "inga tecken på att hon far illa", "neglect", P.affirmed),
@@ -107,13 +129,23 @@ def test_nothing_expected_and_nothing_found_is_perfect():
 
 
 def test_polarity_confusion_and_negated_as_affirmed_rate():
-    first = make_report("A-R1", "A", "Pappan förnekar att han slagit Elsa. Mamma dricker alkohol varje kväll.", [
-        ("förnekar att han slagit Elsa", "physical_violence", "negated"),
-        ("Mamma dricker alkohol varje kväll", "parental_substance_abuse", "affirmed"),
-    ])
-    second = make_report("A-R2", "A", "Skolan ser inga tecken på försummelse. Han är glad.", [
-        ("inga tecken på försummelse", "neglect", "negated"),
-    ])
+    first = make_report(
+        "A-R1",
+        "A",
+        "Pappan förnekar att han slagit Elsa. Mamma dricker alkohol varje kväll.",
+        [
+            ("förnekar att han slagit Elsa", "physical_violence", "negated"),
+            ("Mamma dricker alkohol varje kväll", "parental_substance_abuse", "affirmed"),
+        ],
+    )
+    second = make_report(
+        "A-R2",
+        "A",
+        "Skolan ser inga tecken på försummelse. Han är glad.",
+        [
+            ("inga tecken på försummelse", "neglect", "negated"),
+        ],
+    )
     predictions = [
         cite(first, "han slagit Elsa", "physical_violence", P.affirmed),  # flips a denial
         cite(first, "Mamma dricker alkohol", "parental_substance_abuse", P.hedged),
@@ -130,15 +162,20 @@ def test_polarity_confusion_and_negated_as_affirmed_rate():
 
 def test_citation_overlap_precision_and_recall():
     text = "Elsa berättar att pappa slog henne i ansiktet. Mamma var berusad. Mormor stöttar Elsa."
-    report = make_report("A-R1", "A", text, [
-        ("pappa slog henne i ansiktet", "physical_violence", "affirmed"),
-        ("Mamma var berusad", "parental_substance_abuse", "affirmed"),
-        ("Mormor stöttar Elsa", "protective_factor", "affirmed", True),
-    ])
+    report = make_report(
+        "A-R1",
+        "A",
+        text,
+        [
+            ("pappa slog henne i ansiktet", "physical_violence", "affirmed"),
+            ("Mamma var berusad", "parental_substance_abuse", "affirmed"),
+            ("Mormor stöttar Elsa", "protective_factor", "affirmed", True),
+        ],
+    )
     start = text.find("pappa slog")
     predictions = [
         # one character of overlap is enough: "Elsa berättar att p" ends inside the gold quote
-        Prediction("A", "A-R1", "A-R1:1", C.physical_violence, P.affirmed, text[:start + 1], 0, start + 1),
+        Prediction("A", "A-R1", "A-R1:1", C.physical_violence, P.affirmed, text[: start + 1], 0, start + 1),
         # touching the span but not inside it ([0, start) ends where the quote starts): no overlap
         Prediction("A", "A-R1", "A-R1:1", C.physical_violence, P.hedged, text[:start], 0, start),
         cite(report, "Mamma var berusad", "neglect"),  # right place, wrong category
@@ -168,10 +205,15 @@ def test_share_verified_misattribution_and_cross_child():
 
 
 def test_category_confusion_counts_misses_and_false_alarms():
-    report = make_report("A-R1", "A", TEXT, [
-        ("pappa slog henne", "physical_violence", "affirmed"),
-        ("Hon är ofta hungrig", "neglect", "affirmed"),
-    ])
+    report = make_report(
+        "A-R1",
+        "A",
+        TEXT,
+        [
+            ("pappa slog henne", "physical_violence", "affirmed"),
+            ("Hon är ofta hungrig", "neglect", "affirmed"),
+        ],
+    )
     predictions = [
         cite(report, "pappa slog henne", "witnessed_violence"),
         cite(report, "Elsa har blåmärken", "physical_violence"),
@@ -190,8 +232,9 @@ def test_latency_percentiles_and_cost():
     assert percentile([], 50) is None
     per_report = report_latencies(["A-R1", "A-R1", "A-R2"], [0.5, 0.25, 2.0])
     assert per_report == {"A-R1": 0.75, "A-R2": 2.0}
-    figures = cost(per_report.values(), prompt_tokens=900, completion_tokens=60, model_seconds=3.0,
-                   cache_hits=1, passages=4)
+    figures = cost(
+        per_report.values(), prompt_tokens=900, completion_tokens=60, model_seconds=3.0, cache_hits=1, passages=4
+    )
     assert figures.latency_p50_s == pytest.approx(1.375)
     assert figures.tokens_per_s == 20.0 and figures.cache_hit_rate == 0.25
     assert cost([], 0, 0, 0.0, 0, 0).tokens_per_s is None

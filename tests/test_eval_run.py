@@ -28,7 +28,11 @@ def run_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     return subprocess.run(
         [sys.executable, "-m", "assistant.cli", "eval", *args],
-        capture_output=True, text=True, cwd=cwd, env=environment, timeout=900,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=environment,
+        timeout=900,
     )
 
 
@@ -80,9 +84,14 @@ def test_rerun_is_served_from_the_cache_and_a_threshold_above_the_score_fails(sm
     _, out = smoke
     achieved = json.loads((out / "results.json").read_text(encoding="utf-8"))["configurations"][0]["metrics"]
     strict = yaml.safe_load(SMOKE.read_text(encoding="utf-8"))  # same configuration, so the cache serves it
-    strict.update(name="strict", gold=[str(SMOKE_GOLD)], thresholds={
-        "micro_f1": {"min": round(achieved["micro_f1"] + 0.01, 4)}, "cross_child_citations": {"max": 0},
-    })
+    strict.update(
+        name="strict",
+        gold=[str(SMOKE_GOLD)],
+        thresholds={
+            "micro_f1": {"min": round(achieved["micro_f1"] + 0.01, 4)},
+            "cross_child_citations": {"max": 0},
+        },
+    )
     suite = workspace / "strict.yaml"
     suite.write_text(yaml.safe_dump(strict, allow_unicode=True), encoding="utf-8")
     strict_out = workspace / "strict-out"
@@ -109,16 +118,41 @@ def test_rerun_is_served_from_the_cache_and_a_threshold_above_the_score_fails(sm
 
 def test_gold_file_runs_the_default_configuration_without_a_suite(workspace):
     gold = workspace / "one.jsonl"
-    gold.write_text(json.dumps({
-        "report_id": "G9-R1", "child_id": "G9", "date": "2023-06-01", "reporter": "skola",
-        "text": "Noah säger att mamma slog honom med en sko.",
-        "gold": [{"quote": "mamma slog honom med en sko", "category": "physical_violence",
-                  "polarity": "affirmed", "optional": False}],
-    }, ensure_ascii=False) + "\n", encoding="utf-8")
+    gold.write_text(
+        json.dumps(
+            {
+                "report_id": "G9-R1",
+                "child_id": "G9",
+                "date": "2023-06-01",
+                "reporter": "skola",
+                "text": "Noah säger att mamma slog honom med en sko.",
+                "gold": [
+                    {
+                        "quote": "mamma slog honom med en sko",
+                        "category": "physical_violence",
+                        "polarity": "affirmed",
+                        "optional": False,
+                    }
+                ],
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     out = workspace / "gold-out"
     result = run_cli(
-        workspace, "run", "--gold", str(gold), "--model", TINY_MODEL, "--out", str(out), "--no-cache",
-        "--no-progress", ASSISTANT_LLM__MAX_TOKENS="64",
+        workspace,
+        "run",
+        "--gold",
+        str(gold),
+        "--model",
+        TINY_MODEL,
+        "--out",
+        str(out),
+        "--no-cache",
+        "--no-progress",
+        ASSISTANT_LLM__MAX_TOKENS="64",
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "micro-F1" in result.stdout and "macro-F1" in result.stdout

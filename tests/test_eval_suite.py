@@ -20,13 +20,15 @@ from eval.suite import Configuration, SuiteError, load_suite, settings_with
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = ROOT / "eval" / "suites" / "smoke.yaml"
 GOLD_LINE = {
-    "report_id": "K1-R1", "child_id": "K1", "date": "2023-03-01", "reporter": "skola",
+    "report_id": "K1-R1",
+    "child_id": "K1",
+    "date": "2023-03-01",
+    "reporter": "skola",
     "text": "Pappa slog Kim. Kim säger <script>alert(1)</script> att hon är rädd. Inga tecken på att hon far illa.",
     "gold": [
         {"quote": "Pappa slog Kim", "category": "physical_violence", "polarity": "affirmed", "optional": False},
         {"quote": "hon är rädd", "category": "latent_violence", "polarity": "affirmed", "optional": False},
-        {"quote": "Inga tecken på att hon far illa", "category": "neglect", "polarity": "negated",
-         "optional": False},
+        {"quote": "Inga tecken på att hon far illa", "category": "neglect", "polarity": "negated", "optional": False},
     ],
 }
 
@@ -40,12 +42,21 @@ def write_suite(tmp_path: Path, body: str, gold: dict | None = GOLD_LINE) -> Pat
 
 
 def test_variants_add_configurations_to_the_base_one(tmp_path):
-    suite = load_suite(write_suite(tmp_path, (
-        "gold: [gold.jsonl]\nmodels: [a, b]\nprompts: [extract]\nextractor: {llm: {max_tokens: 64}}\n"
-        "variants: {long: {llm: {max_tokens: 384}}}\n"
-    )))
-    assert [c.name for c in suite.configurations] == ["a · extract", "a · extract · long", "b · extract",
-                                                     "b · extract · long"]
+    suite = load_suite(
+        write_suite(
+            tmp_path,
+            (
+                "gold: [gold.jsonl]\nmodels: [a, b]\nprompts: [extract]\nextractor: {llm: {max_tokens: 64}}\n"
+                "variants: {long: {llm: {max_tokens: 384}}}\n"
+            ),
+        )
+    )
+    assert [c.name for c in suite.configurations] == [
+        "a · extract",
+        "a · extract · long",
+        "b · extract",
+        "b · extract · long",
+    ]
     assert suite.configurations[1].overrides == {"llm": {"max_tokens": 384}}
     assert suite.configurations[0].overrides == {"llm": {"max_tokens": 64}}
 
@@ -116,9 +127,20 @@ def fake_run(child: str, citations: list[tuple], warnings: int = 0, error: str =
     """A case run as the pipeline would store it: (quote, category, polarity, start) per citation."""
     text = GOLD_LINE["text"]
     indicators = [
-        {"category": cat, "polarity": pol, "citations": [
-            {"report_id": "K1-R1", "passage_id": "K1-R1:1", "quote": quote, "verified": True,
-             "start": text.find(quote), "end": text.find(quote) + len(quote)}]}
+        {
+            "category": cat,
+            "polarity": pol,
+            "citations": [
+                {
+                    "report_id": "K1-R1",
+                    "passage_id": "K1-R1:1",
+                    "quote": quote,
+                    "verified": True,
+                    "start": text.find(quote),
+                    "end": text.find(quote) + len(quote),
+                }
+            ],
+        }
         for quote, cat, pol in citations
     ]
     return CaseRun(
@@ -127,18 +149,29 @@ def fake_run(child: str, citations: list[tuple], warnings: int = 0, error: str =
         passages=[{"passage_id": "K1-R1:1", "report_id": "K1-R1", "start": 0, "end": len(text), "text": text}],
         passage_seconds=[0.5],
         selection_mode="all",
-        stats={"passages": 1, "cache_hits": 0, "invalid_outputs": 0, "prompt_tokens": 100,
-               "completion_tokens": 20, "model_seconds": 0.5},
+        stats={
+            "passages": 1,
+            "cache_hits": 0,
+            "invalid_outputs": 0,
+            "prompt_tokens": 100,
+            "completion_tokens": 20,
+            "model_seconds": 0.5,
+        },
         error=error,
     )
 
 
 def fake_results(tmp_path: Path, citations: list[tuple], injected: list[tuple] | None = None, warnings: int = 0):
-    suite = load_suite(write_suite(tmp_path, (
-        "name: fake\ngold: [gold.jsonl]\nmodels: [smollm2-135m-instruct-q4]\ninjection: true\n"
-        "bootstrap: {resamples: 50, seed: 3}\n"
-        "thresholds: {micro_f1: {min: 0.9}, cross_child_citations: {max: 0}}\n"
-    )))
+    suite = load_suite(
+        write_suite(
+            tmp_path,
+            (
+                "name: fake\ngold: [gold.jsonl]\nmodels: [smollm2-135m-instruct-q4]\ninjection: true\n"
+                "bootstrap: {resamples: 50, seed: 3}\n"
+                "thresholds: {micro_f1: {min: 0.9}, cross_child_citations: {max: 0}}\n"
+            ),
+        )
+    )
     reports = load_gold(suite.gold_files[0])
     dumped = suite.configurations[0].settings(tmp_path).model_dump(mode="json", exclude={"home"})
     plan = ConfigRuns(suite.configurations[0], "tiny", "0" * 64, "extract.v1#abc", "key", dumped)
@@ -146,11 +179,22 @@ def fake_results(tmp_path: Path, citations: list[tuple], injected: list[tuple] |
     plan.injected = {"K1": fake_run("K1", injected if injected is not None else citations)}
     config = score_configuration(plan, reports, suite)
     return {
-        "format": 1, "suite": {"name": "fake", "description": "<b>d</b>", "path": None, "gold_files": ["g"],
-                               "injection": suite.injection, "bootstrap": {}, "metrics": suite.metrics,
-                               "thresholds": {}},
-        "started_at": "2026-01-01T00:00:00+00:00", "finished_at": "2026-01-01T00:00:01+00:00", "seconds": 1.0,
-        "passed": config["passed"], "configurations": [config],
+        "format": 1,
+        "suite": {
+            "name": "fake",
+            "description": "<b>d</b>",
+            "path": None,
+            "gold_files": ["g"],
+            "injection": suite.injection,
+            "bootstrap": {},
+            "metrics": suite.metrics,
+            "thresholds": {},
+        },
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "finished_at": "2026-01-01T00:00:01+00:00",
+        "seconds": 1.0,
+        "passed": config["passed"],
+        "configurations": [config],
     }
 
 
@@ -174,8 +218,14 @@ def test_scores_report_junit_and_compare_from_case_runs(tmp_path):
     run_a = tmp_path / "a"
     run_a.mkdir()
     # a hit on physical violence, a denial read as present, latent violence missed, one dropped quote
-    results = fake_results(run_a, [("Pappa slog Kim", "physical_violence", "affirmed"),
-                                   ("Inga tecken på att hon far illa", "neglect", "affirmed")], warnings=1)
+    results = fake_results(
+        run_a,
+        [
+            ("Pappa slog Kim", "physical_violence", "affirmed"),
+            ("Inga tecken på att hon far illa", "neglect", "affirmed"),
+        ],
+        warnings=1,
+    )
     config = results["configurations"][0]
     m = config["metrics"]
     assert (config["counts"]["tp"], config["counts"]["fp"], config["counts"]["fn"]) == (1, 0, 1)
@@ -200,7 +250,9 @@ def test_scores_report_junit_and_compare_from_case_runs(tmp_path):
     junit = ET.fromstring(render_junit(results))
     cases = junit.findall(".//testcase")
     assert [c.get("name") for c in cases] == [
-        "case K1", "threshold micro_f1 ≥ 0.9", "threshold cross_child_citations ≤ 0",
+        "case K1",
+        "threshold micro_f1 ≥ 0.9",
+        "threshold cross_child_citations ≤ 0",
     ]
     assert cases[1].find("failure") is not None and cases[0].find("failure") is None
     assert junit.get("tests") == "3" and junit.get("failures") == "1"
@@ -208,9 +260,11 @@ def test_scores_report_junit_and_compare_from_case_runs(tmp_path):
 
     run_b = tmp_path / "b"
     run_b.mkdir()
-    better = fake_results(run_b, [("Pappa slog Kim", "physical_violence", "affirmed"),
-                                  ("hon är rädd", "latent_violence", "affirmed")],
-                          injected=[("Pappa slog Kim", "physical_violence", "affirmed")])
+    better = fake_results(
+        run_b,
+        [("Pappa slog Kim", "physical_violence", "affirmed"), ("hon är rädd", "latent_violence", "affirmed")],
+        injected=[("Pappa slog Kim", "physical_violence", "affirmed")],
+    )
     assert better["configurations"][0]["metrics"]["micro_f1"] == 1.0
     assert better["configurations"][0]["metrics"]["injection_changed_reports"] == 1
     (run_b / "results.json").write_text(json.dumps(better), encoding="utf-8")

@@ -19,6 +19,7 @@ from assistant.errors import UserError
 from assistant.models import Registry, add_model, sha256_file
 from assistant.settings import PROJECT_ROOT, Settings
 from tests.conftest import TINY_MODEL
+from vectorstore.embeddings import embedding_name
 
 COPY = "smollm2-copy"
 
@@ -167,7 +168,7 @@ def test_models_use_changes_the_provenance_of_the_next_summary(registry_file, se
     assert after["model"] == {"name": COPY, "sha256": sha256_file(second_model)}
     assert after["indicators"] and after["narrative"]
     assert after["settings"]["extractor.mode"] == "lexicon"
-    assert after["embedding_model"] == "all-MiniLM-L6-v2"
+    assert after["embedding_model"] == embedding_name(Settings().embedding)
 
 
 def test_add_refuses_a_truncated_gguf_naming_it(registry_file, tmp_path):

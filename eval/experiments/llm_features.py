@@ -1,7 +1,7 @@
 """Experiment (issue 3): does a classifier on the default LLM's own hidden states find what the lexicon misses?
 
 Not part of the product. Each passage (as ``assistant train`` cuts it) is run once through the GGUF in
-llama-cpp-python's embedding mode (mean-pooled last hidden state, unit length); one logistic regression per
+llama-cpp-python's embedding mode (mean-pooled last hidden state); one logistic regression per
 category is fitted on standardised vectors of the training sets, with its threshold from 4-fold
 cross-validation (as ``assistant/classifier.py`` does); a category counts as found in a report when
 a passage's probability reaches the threshold plus ``shift``. Scored report-level like the eval's
@@ -12,14 +12,14 @@ lexicon's own findings from an eval run (``results.json``) and the union of both
         --train eval/data/corpus/train.jsonl eval/data/corpus/dev.jsonl eval/data/blind/blind_a.jsonl \
         --test eval/data/corpus/test.jsonl --lexicon-results eval/out/test-lexicon/results.json
 
-Vectors are cached in ``--cache`` (default eval/.cache/llm-features) by file digest: the 1.5B model
-reads about one passage a second on two cores.
+Vectors are computed by ``assistant/hidden_states.py`` (as ``assistant train --features llm`` does) and
+kept in ``--cache`` (default eval/.cache/features.sqlite): the 1.5B model reads about one passage a
+second on two cores.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -27,12 +27,11 @@ from pathlib import Path
 import numpy as np
 
 from assistant.classifier import FOLDS, MIN_POSITIVES, _best_threshold
+from assistant.hidden_states import FeatureCache, HiddenStateEncoder
 from assistant.models import Registry
 from assistant.schema import Category
 from assistant.settings import Settings
 from eval.gold import load_gold_files
-
-BATCH = 16  # passages per llama.cpp batch in embedding mode
 
 
 def labelled_passages(path: Path, max_chars: int) -> list[tuple[str, str, set[Category], frozenset, frozenset]]:
@@ -42,31 +41,6 @@ def labelled_passages(path: Path, max_chars: int) -> list[tuple[str, str, set[Ca
         for report in load_gold_files([path])
         for passage, labels in report.labelled_passages(max_chars)
     ]
-
-
-def hidden_states(texts: list[str], model_path: Path, cache: Path, n_threads: int) -> np.ndarray:
-    key = hashlib.sha256(json.dumps([str(model_path), texts], ensure_ascii=False).encode()).hexdigest()[:16]
-    target = cache / f"{key}.npy"
-    if target.exists():
-        return np.load(target)
-    import llama_cpp
-
-    llama = llama_cpp.Llama(
-        str(model_path),
-        embedding=True,
-        pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-        n_ctx=1024,
-        n_batch=1024,
-        n_ubatch=1024,
-        n_threads=n_threads,
-        verbose=False,
-    )
-    vectors = []
-    for start in range(0, len(texts), BATCH):
-        vectors += llama.embed(texts[start : start + BATCH])  # unit vectors, then standardised
-    cache.mkdir(parents=True, exist_ok=True)
-    np.save(target, np.asarray(vectors, dtype=np.float32))
-    return np.load(target)
 
 
 def fit(vectors: np.ndarray, rows: list, c: float) -> dict[Category, tuple]:
@@ -115,18 +89,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", help="registry name (default: the active model)")
     parser.add_argument("--c", type=float, nargs="+", default=[0.1])
     parser.add_argument("--shift", type=float, nargs="+", default=[0.2])
-    parser.add_argument("--cache", type=Path, default=Path("eval/.cache/llm-features"))
+    parser.add_argument("--cache", type=Path, default=Path("eval/.cache/features.sqlite"))
     args = parser.parse_args(argv)
 
     from sklearn.preprocessing import StandardScaler
 
     settings = Settings()
     registry = Registry.load(settings.llm.registry, settings.llm.models_dir)
-    model_path = registry.file_path(registry.entry(args.model))
+    encoder = HiddenStateEncoder(registry, args.model, settings.llm.n_threads, FeatureCache(args.cache))
     max_chars = settings.ingest.max_passage_chars
     train_rows = [row for path in args.train for row in labelled_passages(path, max_chars)]
     test_rows = labelled_passages(args.test, max_chars)
-    embed = lambda rows: hidden_states([r[1] for r in rows], model_path, args.cache, settings.llm.n_threads)  # noqa: E731
+    embed = lambda rows: np.asarray(encoder.embed([r[1] for r in rows]))  # noqa: E731
     scaler = StandardScaler().fit(embed(train_rows))
     train_x, test_x = scaler.transform(embed(train_rows)), scaler.transform(embed(test_rows))
     lexicon = lexicon_found(args.lexicon_results)
