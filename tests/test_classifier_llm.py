@@ -79,10 +79,11 @@ def test_cached_vectors_are_those_the_model_gives(trained):
 
 
 def test_the_classifier_fires_on_passages_like_those_it_learnt(trained, tiny_llm, embedder, tmp_path):
-    out, _, _ = trained
+    out, cache, _ = trained
     settings = tiny_settings(tmp_path / "home")
     settings.extractor.classifier_path = out
-    assistant = Assistant(settings, llm=tiny_llm, embedder=embedder)
+    encoders = {TINY_MODEL: HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, FeatureCache(cache))}  # vectors known
+    assistant = Assistant(settings, llm=tiny_llm, embedder=embedder, feature_encoders=encoders)
     extractor = assistant.classifier_extractor
     labelled = [(p, labels) for r in load_gold_files([TRAIN]) for p, labels in r.labelled_passages(400) if labels]
     probabilities = extractor.probabilities([p for p, _ in labelled])
@@ -94,6 +95,7 @@ def test_the_classifier_fires_on_passages_like_those_it_learnt(trained, tiny_llm
         if c in categories
     )
     assert hits >= len(labelled) // 4
+    assert encoders[TINY_MODEL].passes == 0, "the training passages' vectors came from the feature cache"
 
 
 def test_summaries_cache_the_probabilities_so_a_second_costs_no_model_pass(

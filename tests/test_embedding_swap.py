@@ -18,6 +18,7 @@ from assistant.errors import UserError
 from assistant.pipeline import Assistant
 from assistant.settings import PROJECT_ROOT, EmbeddingSettings
 from tests.conftest import tiny_settings
+from vectorstore.embeddings import embedding_name
 
 SECOND = "minilm-dense32"
 
@@ -79,7 +80,8 @@ def test_swap_is_refused_until_reindex(make_assistant, second_embedding, fixture
     again = Assistant(swapped_settings(home, second_embedding))
     run = again.summarize("T1")
     assert run.selection.mode == "retrieved"
-    assert run.summary.embedding_model == SECOND and run.summary.indicators
+    assert run.summary.embedding_model == embedding_name(again.settings.embedding) == again.embedder.name
+    assert run.summary.embedding_model.startswith(SECOND) and run.summary.indicators
     assert [(c.child_id, c.reports) for c in again.store.children()] == reports_before
     assert again.index.count() == len(again.store.passage_ids())
     old = make_assistant(home)
