@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Collection
 
 from assistant.llm import LLM
 from assistant.prompts import Prompt
@@ -18,6 +19,9 @@ from assistant.store import Store
 from assistant.taxonomy import Taxonomy
 
 MARKER = re.compile(r"\[(\d+)\]")
+QUOTE_CHARS = 200  # a classifier cites a whole passage; the narrative needs only its gist
+CHARS_PER_TOKEN = 2.2  # measured on Swedish report text: Qwen2.5 3.0, SmolLM2 2.4 characters a token
+POLARITY_KEPT_FIRST = {"negated": 0, "hedged": 1, "affirmed": 2}  # what the narrative gives up first
 SENTENCE = re.compile(r"[^.!?]*[.!?]?(?:\s*\[\d+\])*", re.UNICODE)
 
 
@@ -29,11 +33,31 @@ def narrative_items(indicators: list[Indicator], reporters: dict[str, str], taxo
             "reporter": reporters.get(ind.citations[0].report_id, ""),
             "label": ind.label,
             "polarity": taxonomy.polarity_label(ind.polarity),
+            "polarity_value": ind.polarity.value,
             "actor": taxonomy.actor_label(ind.actor) if ind.actor.value != "unknown" else "",
             "quote": ind.citations[0].quote,
         }
         for number, ind in enumerate(indicators, start=1)
     ]
+
+
+def fit_items(items: list[dict], render, context_tokens: int) -> list[dict]:
+    """The items whose prompt, ``render(items)``, fits ``context_tokens`` by a cautious estimate.
+
+    Quotes are cut to ``QUOTE_CHARS``; then denials, then second-hand accounts, each oldest first,
+    are left out until the prompt fits. Items keep the numbers of the summary's list, so the
+    narrative's citations still point at the right indicators.
+    """
+    shortened = [{**item, "quote": _shorten(item["quote"])} for item in items]
+    kept = list(shortened)
+    leave_out = sorted(shortened, key=lambda i: (POLARITY_KEPT_FIRST.get(i["polarity_value"], 2), i["date"]))
+    while kept and len(render(kept)) / CHARS_PER_TOKEN > context_tokens:
+        kept.remove(leave_out.pop(0))
+    return kept
+
+
+def _shorten(quote: str) -> str:
+    return quote if len(quote) <= QUOTE_CHARS else quote[: QUOTE_CHARS - 1].rsplit(" ", 1)[0] + " …"
 
 
 ECHO = re.compile(r"\[\d+\]\s*\d{4}-\d{2}-\d{2},|^\s*Uppgifter:", re.MULTILINE)
@@ -44,15 +68,15 @@ def echoes_input(text: str) -> bool:
     return bool(ECHO.search(text))
 
 
-def keep_cited_sentences(text: str, count: int) -> tuple[str, int]:
-    """Sentences citing only existing numbers; returns the text and how many were dropped."""
+def keep_cited_sentences(text: str, numbers: Collection[int]) -> tuple[str, int]:
+    """Sentences citing only the numbers the model was given; returns the text and how many were dropped."""
     kept: list[str] = []
     dropped = 0
     for sentence in (s.strip() for s in SENTENCE.findall(text)):
         if not sentence:
             continue
-        numbers = [int(n) for n in MARKER.findall(sentence)]
-        if numbers and all(1 <= n <= count for n in numbers):
+        cited = [int(n) for n in MARKER.findall(sentence)]
+        if cited and all(n in numbers for n in cited):
             kept.append(sentence)
         else:
             dropped += 1
@@ -83,6 +107,17 @@ class NarrativeWriter:
         material = json.dumps(["narrative", child_id, items, self.llm.ref.sha256, self.prompt.tag], ensure_ascii=False)
         return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
+    def fitting(self, child_id: str, items: list[dict], context_tokens: int) -> list[dict]:
+        """The items that fit the model's context with room for the answer (``fit_items``)."""
+        return fit_items(
+            items,
+            lambda chosen: json.dumps(self._messages(child_id, chosen), ensure_ascii=False),
+            context_tokens - self.max_tokens,
+        )
+
+    def _messages(self, child_id: str, items: list[dict]) -> list[dict]:
+        return self.prompt.messages({}, {"child_id": child_id, "items": items})
+
     def write(self, child_id: str, items: list[dict], on_text=None) -> str:
         """The raw narrative (cached); ``on_text`` receives the growing text while it streams."""
         if not items:
@@ -91,7 +126,7 @@ class NarrativeWriter:
         cached = self.store.cached(key)
         if cached is not None:
             return str(cached)
-        messages = self.prompt.messages({}, {"child_id": child_id, "items": items})
+        messages = self._messages(child_id, items)
         text = ""
         for piece in self.llm.stream(messages, self.max_tokens):
             text += piece

@@ -370,11 +370,23 @@ class Assistant:
             if progress:
                 progress("narrative", 0, 1)
             reporters = {r.report_id: r.reporter for r in reports}
-            raw = self.narrator_for(llm).write(
-                child_id, narrative_items(indicators, reporters, self.taxonomy), on_narrative
-            )
+            narrator = self.narrator_for(llm)
+            items = narrative_items(indicators, reporters, self.taxonomy)
+            items = narrator.fitting(child_id, items, self.settings.llm.n_ctx)
+            if len(items) < len(indicators):
+                warnings.append(
+                    f"Den skrivna sammanfattningen bygger på {len(items)} av {len(indicators)} uppgifter "
+                    "(förnekade och äldre uppgifter fick inte plats); alla uppgifter finns i listan"
+                )
+            try:
+                raw = narrator.write(child_id, items, on_narrative)
+            except ValueError as exc:  # llama.cpp's words when a prompt exceeds the context after all
+                if "context window" not in str(exc):
+                    raise
+                raw = ""
+                warnings.append("Den skrivna sammanfattningen fick inte plats i modellens kontext")
             echoed = echoes_input(raw)
-            narrative, dropped = ("", 0) if echoed else keep_cited_sentences(raw, len(indicators))
+            narrative, dropped = ("", 0) if echoed else keep_cited_sentences(raw, {i["number"] for i in items})
             if echoed:
                 warnings.append(
                     "Språkmodellen upprepade underlaget i stället för att sammanfatta; en enkel sammanställning visas"
