@@ -198,7 +198,9 @@ class HybridExtractor:
 
     - ``union``: every finding of every part; where the lexicon speaks of the same
       passage and category, its negation and hedge scope decides the polarity,
-      since the small model confuses denials with findings.
+      since the small model confuses denials with findings, and a classifier's
+      finding gives way to the lexicon's (which names actor and source and cites
+      the clause, not the whole passage).
     - ``gated``: the LLM reads only the passages the other parts flagged; their
       findings are kept beside the LLM's, polarity as in ``union``.
     """
@@ -227,7 +229,11 @@ class HybridExtractor:
             model_findings, stats = self.llm.extract(asked, previous, progress)
             stats.passages = len(passages)
         rule_findings = [f for f in other_findings if f.method == "lexicon"]
-        return combine(model_findings + [f for f in other_findings if f.method != "lexicon"], rule_findings), stats
+        found_by_rule = {(f.passage_id, f.category) for f in rule_findings}
+        proposals = [
+            f for f in other_findings if f.method != "lexicon" and (f.passage_id, f.category) not in found_by_rule
+        ]
+        return combine(model_findings + proposals, rule_findings), stats
 
 
 def combine(model_findings: list[Finding], rule_findings: list[Finding]) -> list[Finding]:
