@@ -9,17 +9,18 @@ the vectors in a ``FeatureCache``.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from assistant.models import Registry, verify
 
-BATCH = 16  # passages per llama.cpp batch; 16 passages of <= 400 characters fit 1,024 tokens
-CONTEXT_TOKENS = 1024
+CONTEXT_TOKENS = 1024  # a passage is at most 400 characters
 
 
 def encoder_name(model_name: str, sha256: str) -> str:
@@ -53,9 +54,21 @@ class FeatureCache:
 
 class HiddenStateEncoder:
     """Mean-pooled last hidden states of a registry model (not normalised: the classifier standardises
-    them); same interface as ``Embedder``."""
+    them); same interface as ``Embedder``.
 
-    def __init__(self, registry: Registry, model_name: str | None, n_threads: int, cache: FeatureCache | None = None):
+    The weights are those of the loaded generator when it is the same file (``shared``), read through
+    a small embedding context of its own: the app keeps one copy of the model in memory. Otherwise the
+    encoder loads the file itself.
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        model_name: str | None,
+        n_threads: int,
+        cache: FeatureCache | None = None,
+        shared: Callable[[], object | None] | None = None,
+    ):
         self._entry = registry.entry(model_name)
         self._registry = registry
         self.name = encoder_name(self._entry.name, self._entry.sha256)
@@ -63,38 +76,59 @@ class HiddenStateEncoder:
         self.sha256 = self._entry.sha256
         self._n_threads = n_threads
         self._cache = cache
+        self._shared = shared  # returns a llama_cpp.Llama of this very file, or None
         self._llama = None
+        self._context = None
+        self._batch = None
         self._lock = threading.Lock()  # one llama.cpp context is not safe across threads
         self.passes = 0  # passages run through the model, for tests and benchmarks
+        self.shares_weights = False
 
-    def _model(self):
-        if self._llama is None:
-            import llama_cpp
+    def _open(self) -> None:
+        import llama_cpp
+        from llama_cpp import _internals
 
-            self._llama = llama_cpp.Llama(
-                str(verify(self._registry, self._entry)),
-                embedding=True,
-                pooling_type=llama_cpp.LLAMA_POOLING_TYPE_MEAN,
-                n_ctx=CONTEXT_TOKENS,
-                n_batch=CONTEXT_TOKENS,
-                n_ubatch=CONTEXT_TOKENS,
-                n_threads=self._n_threads,
-                n_threads_batch=self._n_threads,
-                verbose=False,
-            )
-        return self._llama
+        llama = self._shared() if self._shared else None
+        self.shares_weights = llama is not None
+        if llama is None:  # weights of its own; the context below does the work
+            llama = llama_cpp.Llama(str(verify(self._registry, self._entry)), n_ctx=64, n_batch=64, verbose=False)
+        params = llama_cpp.llama_context_params()  # the loaded model's own, so the numerics match Llama.embed
+        ctypes.memmove(ctypes.byref(params), ctypes.byref(llama.context_params), ctypes.sizeof(params))
+        params.n_ctx = params.n_batch = params.n_ubatch = CONTEXT_TOKENS
+        params.n_seq_max = 1
+        params.n_threads = params.n_threads_batch = self._n_threads
+        params.embeddings = True
+        params.pooling_type = llama_cpp.LLAMA_POOLING_TYPE_MEAN
+        self._context = _internals.LlamaContext(model=llama._model, params=params, verbose=False)
+        self._batch = _internals.LlamaBatch(n_tokens=CONTEXT_TOKENS, embd=0, n_seq_max=1, verbose=False)
+        self._llama = llama
+
+    def _run(self, texts: list[str]) -> list[np.ndarray]:
+        """One passage per decode, as ``llama_cpp.Llama.embed`` runs them with its one sequence per
+        context (the classifier was first trained on its vectors)."""
+        import llama_cpp
+
+        if self._context is None:
+            self._open()
+        dim = self._llama.n_embd()
+        vectors = []
+        for text in texts:
+            self._batch.reset()
+            self._batch.add_sequence(self._llama.tokenize(text.encode("utf-8"))[:CONTEXT_TOKENS], 0, True)
+            self._context.kv_cache_clear()
+            self._context.decode(self._batch)
+            vectors.append(np.array(llama_cpp.llama_get_embeddings_seq(self._context.ctx, 0)[:dim], dtype=np.float32))
+        self._context.kv_cache_clear()
+        return vectors
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         cached = [self._cache.get(self.name, t) if self._cache else None for t in texts]
-        missing = [t for t, v in zip(texts, cached, strict=True) if v is None]
+        missing = list(dict.fromkeys(t for t, v in zip(texts, cached, strict=True) if v is None))
         fresh: dict[str, np.ndarray] = {}
         if missing:
             with self._lock:
-                llama = self._model()
-                for start in range(0, len(missing), BATCH):
-                    batch = missing[start : start + BATCH]
-                    fresh.update(zip(batch, np.asarray(llama.embed(batch), dtype=np.float32), strict=True))
-                    self.passes += len(batch)
+                fresh = dict(zip(missing, self._run(missing), strict=True))
+                self.passes += len(missing)
             if self._cache:
-                self._cache.put(self.name, list(fresh), np.asarray(list(fresh.values())))
+                self._cache.put(self.name, missing, np.asarray([fresh[t] for t in missing]))
         return [(v if v is not None else fresh[t]).tolist() for t, v in zip(texts, cached, strict=True)]

@@ -73,6 +73,11 @@ class LlamaCppLLM:
             verbose=False,
         )
 
+    @property
+    def llama(self):
+        """The loaded ``llama_cpp.Llama``, for parts that read the same weights (the classifier's encoder)."""
+        return self._llama
+
     def _prime(self, fixed_messages: list[dict]) -> None:
         """Make the model's KV cache hold the fixed messages, loading a saved state when there is one."""
         if self._chat_format != "chatml" or not fixed_messages:

@@ -173,8 +173,16 @@ class Assistant:
         name = classifier.encoder_model
         if name not in self._feature_encoders:
             registry = Registry.load(self.settings.llm.registry, self.settings.llm.models_dir)
-            self._feature_encoders[name] = HiddenStateEncoder(registry, name, self.settings.llm.n_threads)
+            sha256 = registry.entry(name).sha256
+            self._feature_encoders[name] = HiddenStateEncoder(
+                registry, name, self.settings.llm.n_threads, shared=lambda: self._generator_weights(sha256)
+            )
         return self._feature_encoders[name]
+
+    def _generator_weights(self, sha256: str):
+        """The loaded generator's ``llama_cpp.Llama`` when it is that very file, so one copy is in memory."""
+        handle = self.models.current()
+        return getattr(handle.model(), "llama", None) if handle.ref.sha256 == sha256 else None
 
     @property
     def extractor(self) -> Extractor:

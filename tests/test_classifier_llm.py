@@ -73,7 +73,7 @@ def test_cached_vectors_are_those_the_model_gives(trained):
     assert cached.passes == 0, "training stored every passage's vector"
     fresh = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2)
     computed = np.asarray(fresh.embed(texts[:3]))
-    assert fresh.passes == 3
+    assert fresh.passes == 3 and not fresh.shares_weights
     assert computed.shape == (3, TrainedClassifier.load(trained[0]).dim) and np.isfinite(computed).all()
     assert np.allclose(from_cache[:3], computed, rtol=1e-3, atol=1e-3)
 
@@ -118,6 +118,7 @@ def test_summaries_cache_the_probabilities_so_a_second_costs_no_model_pass(
     encoder = encoders[TINY_MODEL]
     passes = encoder.passes
     assert passes > 0
+    assert encoder.shares_weights, "the generator is the same file: its weights are read, not loaded again"
     with sqlite3.connect(first.settings.db_path) as db:
         rows = db.execute("SELECT child_id FROM analyses WHERE kind = 'classify'").fetchall()
     assert rows and {r[0] for r in rows} == {"T1"}, "cached per passage, tagged with its child for erasure"
