@@ -173,7 +173,13 @@ class Assistant:
         name = classifier.encoder_model
         if name not in self._feature_encoders:
             registry = Registry.load(self.settings.llm.registry, self.settings.llm.models_dir)
-            sha256 = registry.entry(name).sha256
+            try:
+                sha256 = registry.entry(name).sha256
+            except UserError as missing:
+                raise UserError(
+                    f"{missing}; the classifier {self.settings.extractor.classifier_path} reads that model's "
+                    "hidden states: add the model again, or retrain with 'assistant train --features llm'"
+                ) from None
             self._feature_encoders[name] = HiddenStateEncoder(
                 registry, name, self.settings.llm.n_threads, shared=lambda: self._generator_weights(sha256)
             )

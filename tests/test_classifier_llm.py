@@ -138,3 +138,15 @@ def test_a_classifier_trained_on_another_model_file_is_refused(trained, tiny_llm
     settings.extractor.classifier_path = stale
     with pytest.raises(UserError, match="retrain"):
         _ = Assistant(settings, llm=tiny_llm, embedder=embedder).classifier_extractor
+
+
+def test_a_classifier_whose_model_left_the_registry_is_refused_with_advice(trained, tiny_llm, embedder, tmp_path):
+    out, _, _ = trained
+    classifier = TrainedClassifier.load(out)
+    classifier.encoder_model = "borttagen-modell"
+    orphan = tmp_path / "orphan.npz"
+    classifier.save(orphan)
+    settings = tiny_settings(tmp_path / "home")
+    settings.extractor.classifier_path = orphan
+    with pytest.raises(UserError, match=r"borttagen-modell.*assistant train --features llm"):
+        _ = Assistant(settings, llm=tiny_llm, embedder=embedder).classifier_extractor
