@@ -11,7 +11,18 @@ import pytest
 
 from bench.run import SECTIONS, TARGETS, main
 
-RESULT_KEYS = {"meta", "sections", "ingest", "retrieval", "summary", "overhead", "llama_settings", "memory", "targets"}
+RESULT_KEYS = {
+    "meta",
+    "sections",
+    "ingest",
+    "retrieval",
+    "summary",
+    "report",
+    "overhead",
+    "llama_settings",
+    "memory",
+    "targets",
+}
 
 
 @pytest.fixture(scope="module")
