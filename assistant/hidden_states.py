@@ -58,7 +58,8 @@ class HiddenStateEncoder:
 
     The weights are those of the loaded generator when it is the same file (``shared``), read through
     a small embedding context of its own: the app keeps one copy of the model in memory. Otherwise the
-    encoder loads the file itself.
+    encoder loads the file itself. The context comes from llama-cpp-python's ``_internals`` (the
+    version is pinned in requirements.txt); ``tests/test_classifier_llm.py`` checks its vectors.
     """
 
     def __init__(
