@@ -44,6 +44,12 @@ def invented_reports(child_id: str, count: int, sentences: list[str], seed: int)
     ]
 
 
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    """Reports in the ingest format, one JSON object a line."""
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
 def write_generated(folder: Path, reports: int, per_child: int = 4, per_file: int = 500) -> list[Path]:
     """``reports`` invented reports, ``per_child`` for each child, in JSONL files of ``per_file`` reports."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -54,9 +60,5 @@ def write_generated(folder: Path, reports: int, per_child: int = 4, per_file: in
     rows = rows[:reports]
     paths = []
     for start in range(0, len(rows), per_file):
-        path = folder / f"generated-{start // per_file:03d}.jsonl"
-        path.write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows[start : start + per_file]), encoding="utf-8"
-        )
-        paths.append(path)
+        paths.append(write_jsonl(folder / f"generated-{start // per_file:03d}.jsonl", rows[start : start + per_file]))
     return paths

@@ -35,7 +35,7 @@ from assistant.llm import LLM, load_llm  # noqa: E402 - after the telemetry swit
 from assistant.pipeline import Assistant  # noqa: E402
 from assistant.precompute import Precomputer  # noqa: E402
 from assistant.schema import Passage  # noqa: E402
-from bench.generate import corpus_sentences, invented_reports, write_generated  # noqa: E402
+from bench.generate import corpus_sentences, invented_reports, write_generated, write_jsonl  # noqa: E402
 from vectorstore.embeddings import Embedder  # noqa: E402
 
 TINY_MODEL = "smollm2-135m-instruct-q4"
@@ -156,8 +156,7 @@ def write_children(path: Path, counts: list[int]) -> Path:
     rows = []
     for count in sorted(set(counts)):
         rows += invented_reports(f"S{count:02d}", count, sentences, seed=20_000 + count)
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    return path
+    return write_jsonl(path, rows)
 
 
 @dataclass
@@ -224,10 +223,9 @@ def bench_retrieval(bench: Bench) -> dict:
     """
     sizes, embedder = bench.sizes, bench.embedder
     assistant = Assistant(bench_settings(fresh(bench.work / "retrieval"), bench.model), embedder=embedder)
-    source = bench.work / "retrieval-child.jsonl"
     sentences = corpus_sentences()
     rows = invented_reports("Q0001", max(sizes.summary_reports), sentences, seed=10_001)
-    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    source = write_jsonl(bench.work / "retrieval-child.jsonl", rows)
     assistant.ingest([source])
     own = assistant.store.passages_for("Q0001")
     pool_texts = [" ".join(sentences[i : i + 2]) for i in range(0, min(len(sentences), 2 * 400), 2)]
@@ -292,8 +290,7 @@ def bench_report(bench: Bench) -> dict:
         }
         for i in range(runs)
     ]
-    source = home / "reports.jsonl"
-    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    source = write_jsonl(home / "reports.jsonl", rows)
     settings = bench_settings(home, bench.model)
     settings.narrative = False
     assistant = Assistant(settings, llm=bench.llm, embedder=bench.embedder)
