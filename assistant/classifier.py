@@ -144,11 +144,13 @@ def train(
     sources: list[str],
     features: Features = "sentence",
     encoder_model: str = "",
+    recipe: Recipe | None = None,
 ) -> TrainedClassifier:
+    """``recipe`` replaces the one of ``features`` (experiments choosing a recipe)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    recipe = RECIPES[features]
+    recipe = recipe or RECIPES[features]
     vectors = np.asarray(encoder.embed([p.text for p, _ in examples]), dtype=np.float64)
     mean = scale = None
     if recipe.standardise:

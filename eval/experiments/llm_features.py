@@ -3,8 +3,8 @@
 Not part of the product. Each passage (as ``assistant train`` cuts it) is run once through the GGUF in
 llama-cpp-python's embedding mode (mean-pooled last hidden state); one logistic regression per
 category is fitted on standardised vectors of the training sets, with its threshold from 4-fold
-cross-validation (as ``assistant/classifier.py`` does); a category counts as found in a report when
-a passage's probability reaches the threshold plus ``shift``. Scored report-level like the eval's
+cross-validation (``assistant.classifier.train`` with the recipe under test); a category counts as
+found in a report when a passage's probability reaches the threshold plus ``shift``. Scored report-level like the eval's
 category detection, polarity ignored (the classifier takes polarity from the lexicon), against the
 lexicon's own findings from an eval run (``results.json``) and the union of both.
 
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.classifier import FOLDS, MIN_POSITIVES, _best_threshold
+from assistant.classifier import Recipe, train
 from assistant.hidden_states import FeatureCache, HiddenStateEncoder
 from assistant.models import Registry
 from assistant.schema import Category
@@ -41,23 +41,6 @@ def labelled_passages(path: Path, max_chars: int) -> list[tuple[str, str, set[Ca
         for report in load_gold_files([path])
         for passage, labels in report.labelled_passages(max_chars)
     ]
-
-
-def fit(vectors: np.ndarray, rows: list, c: float) -> dict[Category, tuple]:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-    models = {}
-    for category in Category:
-        target = np.array([category in row[2] for row in rows])
-        if target.sum() < MIN_POSITIVES:
-            continue
-        model = LogisticRegression(class_weight="balanced", C=c, max_iter=3000)
-        folds = StratifiedKFold(n_splits=min(FOLDS, int(target.sum())), shuffle=True, random_state=7)
-        scores = cross_val_predict(model, vectors, target, cv=folds, method="predict_proba")[:, 1]
-        threshold, _ = _best_threshold(scores, target)
-        models[category] = (model.fit(vectors, target), threshold)
-    return models
 
 
 def report_f1(found: dict[str, set], rows: list) -> dict:
@@ -92,27 +75,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache", type=Path, default=Path("eval/.cache/features.sqlite"))
     args = parser.parse_args(argv)
 
-    from sklearn.preprocessing import StandardScaler
-
     settings = Settings()
     registry = Registry.load(settings.llm.registry, settings.llm.models_dir)
     encoder = HiddenStateEncoder(registry, args.model, settings.llm.n_threads, FeatureCache(args.cache))
     max_chars = settings.ingest.max_passage_chars
-    train_rows = [row for path in args.train for row in labelled_passages(path, max_chars)]
+    examples = [example for report in load_gold_files(args.train) for example in report.labelled_passages(max_chars)]
     test_rows = labelled_passages(args.test, max_chars)
-    embed = lambda rows: np.asarray(encoder.embed([r[1] for r in rows]))  # noqa: E731
-    scaler = StandardScaler().fit(embed(train_rows))
-    train_x, test_x = scaler.transform(embed(train_rows)), scaler.transform(embed(test_rows))
+    test_vectors = np.asarray(encoder.embed([r[1] for r in test_rows]))
     lexicon = lexicon_found(args.lexicon_results)
     print(f"lexicon alone: {report_f1(lexicon, test_rows)}")
     for c in args.c:
-        models = fit(train_x, train_rows, c)
+        recipe = Recipe(c=c, standardise=True, threshold_shift=0.0)  # the shifts are tried below
+        classifier = train(examples, encoder, [], "llm", encoder.model_name, recipe)
+        probabilities = classifier.probabilities(test_vectors)
         for shift in args.shift:
+            hits = probabilities >= np.minimum(classifier.thresholds + shift, 0.99)
             found: dict[str, set] = defaultdict(set)
-            for vector, row in zip(test_x, test_rows, strict=True):
-                for category, (model, threshold) in models.items():
-                    if model.predict_proba(vector[None])[0, 1] >= min(threshold + shift, 0.99):
-                        found[row[0]].add(category)
+            for row, row_hits in zip(test_rows, hits, strict=True):
+                found[row[0]] |= {
+                    category for category, hit in zip(classifier.categories, row_hits, strict=True) if hit
+                }
             union = {r: found[r] | lexicon.get(r, set()) for r in {row[0] for row in test_rows}}
             print(f"C={c} shift={shift}: classifier {report_f1(found, test_rows)}; union {report_f1(union, test_rows)}")
 
