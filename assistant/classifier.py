@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,7 +104,16 @@ class TrainedClassifier:
     def load(cls, path: Path) -> TrainedClassifier:
         if not path.exists():
             raise UserError(f"no trained classifier at {path}; run 'assistant train --gold FILE.jsonl'")
-        data = np.load(path, allow_pickle=False)
+        try:
+            return cls._read(np.load(path, allow_pickle=False))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+            raise UserError(
+                f"{path} is not a classifier written by 'assistant train' ({exc.__class__.__name__}: {exc}); "
+                "train it again"
+            ) from None
+
+    @classmethod
+    def _read(cls, data) -> TrainedClassifier:
         model, dim, trained_at = (str(x) for x in data["meta"])
         features, encoder_model = (str(x) for x in data["features"]) if "features" in data else ("sentence", "")
         return cls(

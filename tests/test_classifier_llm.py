@@ -150,3 +150,14 @@ def test_a_classifier_whose_model_left_the_registry_is_refused_with_advice(train
     settings.extractor.classifier_path = orphan
     with pytest.raises(UserError, match=r"borttagen-modell.*assistant train --features llm"):
         _ = Assistant(settings, llm=tiny_llm, embedder=embedder).classifier_extractor
+
+
+def test_an_unreadable_classifier_file_is_refused_by_name(tmp_path):
+    broken = tmp_path / "classifier-llm.npz"
+    broken.write_bytes(b"PK\x03\x04 inte en klassificerare")
+    with pytest.raises(UserError, match=r"classifier-llm\.npz is not a classifier written by 'assistant train'"):
+        TrainedClassifier.load(broken)
+    partial = tmp_path / "partial.npz"
+    np.savez(partial, weights=np.zeros((1, 2)))
+    with pytest.raises(UserError, match=r"partial\.npz is not a classifier.*KeyError"):
+        TrainedClassifier.load(partial)
