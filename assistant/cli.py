@@ -175,18 +175,19 @@ def train(
         for example in report.labelled_passages(settings.ingest.max_passage_chars)
     ]
     if features == "llm":
-        from assistant.hidden_states import FeatureCache, HiddenStateEncoder
+        from assistant.hidden_states import FeatureCache, HiddenStateEncoder, layers_at
         from assistant.models import Registry
 
         registry = Registry.load(settings.llm.registry, settings.llm.models_dir)
         cache = FeatureCache(feature_cache) if feature_cache else None
-        encoder = HiddenStateEncoder(registry, model, settings.llm.n_threads, cache)
+        layers = layers_at(registry, model, RECIPES[features].depths)
+        encoder = HiddenStateEncoder(registry, model, settings.llm.n_threads, cache, layers=layers)
         encoder_model = encoder.model_name
     else:
         from vectorstore.embeddings import Embedder
 
-        encoder, encoder_model = Embedder(settings.embedding), ""
-    classifier = train_classifier(examples, encoder, [str(p) for p in gold], features, encoder_model)
+        encoder, encoder_model, layers = Embedder(settings.embedding), "", ()
+    classifier = train_classifier(examples, encoder, [str(p) for p in gold], features, encoder_model, layers=layers)
     target = out or settings.extractor.classifier_path
     classifier.save(target)
     typer.echo(f"{len(examples)} passager, {len(classifier.categories)} kategorier ({encoder.name}) -> {target}")

@@ -1,15 +1,18 @@
-"""Passage features from a GGUF language model's own hidden states (llama-cpp-python embedding mode).
+"""Passage features from a GGUF language model's own hidden states (llama.cpp's eval callback).
 
 The default LLM reads Swedish far better than the English MiniLM: a linear classifier on its
-mean-pooled last hidden states found indicators in reports by writers it had never seen, where
-tuned cue phrases did not (README "Extraction"). The cost is one forward pass per passage, so the
-classifier caches its probabilities per passage (``assistant/classifier.py``) and training may keep
-the vectors in a ``FeatureCache``.
+mean-pooled hidden states found indicators in reports by writers it had never seen, where tuned cue
+phrases did not (README "Extraction"). The middle layers carry more of it than the last one (blind
+set A: 0.65 against 0.53 micro-F1), so the encoder reads the residual stream after chosen layers
+through llama.cpp's eval callback and stops the pass there. The cost is one (partial) forward pass
+per passage, so the classifier caches its probabilities per passage (``assistant/classifier.py``)
+and training may keep the vectors in a ``FeatureCache``.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import sqlite3
 import threading
@@ -23,9 +26,45 @@ from assistant.models import Registry, verify
 CONTEXT_TOKENS = 1024  # a passage is at most 400 characters
 
 
-def encoder_name(model_name: str, sha256: str) -> str:
-    """Recorded in a trained classifier: another model, or another file under the same name, differs."""
-    return f"{model_name}@{sha256[:12]}+mean"
+def encoder_name(model_name: str, sha256: str, layers: tuple[int, ...] = ()) -> str:
+    """Recorded in a trained classifier: another model, another file under the same name, or other
+    layers differ. No layers: the model's final (normalised) output."""
+    band = "-l" + "-".join(map(str, layers)) if layers else ""
+    return f"{model_name}@{sha256[:12]}+mean{band}"
+
+
+def layers_at(registry: Registry, model_name: str | None, depths: tuple[float, ...]) -> tuple[int, ...]:
+    """Layer numbers at fractions of a model's depth, so one recipe fits a model of any size.
+    Reads the file's header and vocabulary only, not its weights."""
+    import llama_cpp
+    from llama_cpp import _internals
+
+    if not depths:
+        return ()
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    path = verify(registry, registry.entry(model_name))
+    header = _internals.LlamaModel(path_model=str(path), params=params, verbose=False)
+    try:
+        metadata = header.metadata()
+        n_layer = int(metadata[f"{metadata['general.architecture']}.block_count"])
+    finally:
+        header.close()
+    return tuple(sorted({min(n_layer - 1, round(depth * n_layer)) for depth in depths}))
+
+
+@functools.cache
+def _ggml() -> ctypes.CDLL:
+    """The ggml library llama-cpp-python loaded, with the signatures the eval callback needs
+    (a handle of our own, so llama_cpp's bindings stay as they are)."""
+    from llama_cpp import _ggml as bundled
+
+    ggml = ctypes.CDLL(bundled.libggml._name)
+    ggml.ggml_get_name.restype, ggml.ggml_get_name.argtypes = ctypes.c_char_p, [ctypes.c_void_p]
+    ggml.ggml_nbytes.restype, ggml.ggml_nbytes.argtypes = ctypes.c_size_t, [ctypes.c_void_p]
+    ggml.ggml_backend_tensor_get.restype = None
+    ggml.ggml_backend_tensor_get.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t]
+    return ggml
 
 
 class FeatureCache:
@@ -53,8 +92,8 @@ class FeatureCache:
 
 
 class HiddenStateEncoder:
-    """Mean-pooled last hidden states of a registry model (not normalised: the classifier standardises
-    them); same interface as ``Embedder``.
+    """Mean-pooled hidden states of a registry model, averaged over ``layers`` (none: the final output);
+    not normalised, the classifier standardises them. Same interface as ``Embedder``.
 
     The weights are those of the loaded generator when it is the same file (``shared``), read through
     a small embedding context of its own: the app keeps one copy of the model in memory. Otherwise the
@@ -69,10 +108,12 @@ class HiddenStateEncoder:
         n_threads: int,
         cache: FeatureCache | None = None,
         shared: Callable[[], object | None] | None = None,
+        layers: tuple[int, ...] = (),
     ):
         self._entry = registry.entry(model_name)
         self._registry = registry
-        self.name = encoder_name(self._entry.name, self._entry.sha256)
+        self.layers = tuple(sorted(layers))
+        self.name = encoder_name(self._entry.name, self._entry.sha256, self.layers)
         self.model_name = self._entry.name
         self.sha256 = self._entry.sha256
         self._n_threads = n_threads
@@ -81,6 +122,8 @@ class HiddenStateEncoder:
         self._llama = None
         self._context = None
         self._batch = None
+        self._captured: dict[int, np.ndarray] = {}
+        self._callback = None  # kept referenced: llama.cpp calls it during every decode
         self._lock = threading.Lock()  # one llama.cpp context is not safe across threads
         self.passes = 0  # passages run through the model, for tests and benchmarks
         self.shares_weights = False
@@ -100,9 +143,28 @@ class HiddenStateEncoder:
         params.n_threads = params.n_threads_batch = self._n_threads
         params.embeddings = True
         params.pooling_type = llama_cpp.LLAMA_POOLING_TYPE_MEAN
+        if self.layers:
+            self._callback = llama_cpp.ggml_backend_sched_eval_callback(self._capture)
+            params.cb_eval = self._callback
         self._context = _internals.LlamaContext(model=llama._model, params=params, verbose=False)
         self._batch = _internals.LlamaBatch(n_tokens=CONTEXT_TOKENS, embd=0, n_seq_max=1, verbose=False)
         self._llama = llama
+
+    def _capture(self, tensor: int, ask: bool, _user_data) -> bool:
+        """llama.cpp's eval callback: asked about each graph node, then handed the ones we wanted.
+        The output of layer N is the node "l_out-N"; returning False after the deepest one stops the pass."""
+        ggml = _ggml()
+        name = ggml.ggml_get_name(tensor).decode()
+        if not name.startswith("l_out-") or int(name[6:]) not in self.layers:
+            return not ask  # not wanted; and when handed one anyway, go on
+        if ask:
+            return True
+        size = ggml.ggml_nbytes(tensor)
+        states = np.empty(size // 4, dtype=np.float32)  # (tokens, n_embd) float32 on the CPU backend
+        ggml.ggml_backend_tensor_get(tensor, states.ctypes.data, 0, size)
+        layer = int(name[6:])
+        self._captured[layer] = states.reshape(-1, self._llama.n_embd()).mean(axis=0)
+        return layer != self.layers[-1]
 
     def _run(self, texts: list[str]) -> list[np.ndarray]:
         """One passage per decode, as ``llama_cpp.Llama.embed`` runs them with its one sequence per
@@ -114,11 +176,17 @@ class HiddenStateEncoder:
         dim = self._llama.n_embd()
         vectors = []
         for text in texts:
+            self._captured.clear()
             self._batch.reset()
             self._batch.add_sequence(self._llama.tokenize(text.encode("utf-8"))[:CONTEXT_TOKENS], 0, True)
             self._context.kv_cache_clear()
             self._context.decode(self._batch)
-            vectors.append(np.array(llama_cpp.llama_get_embeddings_seq(self._context.ctx, 0)[:dim], dtype=np.float32))
+            if self.layers:
+                vectors.append(np.mean([self._captured[layer] for layer in self.layers], axis=0))
+            else:
+                vectors.append(
+                    np.array(llama_cpp.llama_get_embeddings_seq(self._context.ctx, 0)[:dim], dtype=np.float32)
+                )
         self._context.kv_cache_clear()
         return vectors
 

@@ -74,7 +74,7 @@ class SummaryRun:
 class Assistant:
     """Builds each component on first use. A loaded ``llm`` or ``embedder`` may be passed in
     so that several assistants (UI sessions, eval runs, tests) share one model in memory;
-    ``feature_encoders`` shares the classifier's hidden-state encoders the same way."""
+    ``feature_encoders`` shares the classifier's hidden-state encoders (by encoder name) the same way."""
 
     def __init__(
         self,
@@ -170,8 +170,8 @@ class Assistant:
         """What the classifier was trained on: the index's embedder, or a registry model's hidden states."""
         if classifier.features == "sentence":
             return self.embedder
-        name = classifier.encoder_model
-        if name not in self._feature_encoders:
+        name, key = classifier.encoder_model, classifier.embedding_model
+        if key not in self._feature_encoders:
             registry = Registry.load(self.settings.llm.registry, self.settings.llm.models_dir)
             try:
                 sha256 = registry.entry(name).sha256
@@ -180,10 +180,14 @@ class Assistant:
                     f"{missing}; the classifier {self.settings.extractor.classifier_path} reads that model's "
                     "hidden states: add the model again, or retrain with 'assistant train --features llm'"
                 ) from None
-            self._feature_encoders[name] = HiddenStateEncoder(
-                registry, name, self.settings.llm.n_threads, shared=lambda: self._generator_weights(sha256)
+            self._feature_encoders[key] = HiddenStateEncoder(
+                registry,
+                name,
+                self.settings.llm.n_threads,
+                shared=lambda: self._generator_weights(sha256),
+                layers=classifier.layers,
             )
-        return self._feature_encoders[name]
+        return self._feature_encoders[key]
 
     def _generator_weights(self, sha256: str):
         """The loaded generator's ``llama_cpp.Llama`` when it is that very file, so one copy is in memory."""

@@ -16,7 +16,7 @@ import pytest
 
 from assistant.classifier import RECIPES, TrainedClassifier
 from assistant.errors import UserError
-from assistant.hidden_states import FeatureCache, HiddenStateEncoder, encoder_name
+from assistant.hidden_states import FeatureCache, HiddenStateEncoder, encoder_name, layers_at
 from assistant.models import Registry
 from assistant.pipeline import Assistant
 from assistant.settings import Settings
@@ -57,7 +57,8 @@ def test_train_records_the_encoder_its_scaling_and_stricter_thresholds(trained):
     sha = tiny_registry().entry(TINY_MODEL).sha256
     assert classifier.features == "llm"
     assert classifier.encoder_model == TINY_MODEL
-    assert classifier.embedding_model == encoder_name(TINY_MODEL, sha) in stdout
+    assert classifier.layers == layers_at(tiny_registry(), TINY_MODEL, RECIPES["llm"].depths)
+    assert classifier.embedding_model == encoder_name(TINY_MODEL, sha, classifier.layers) in stdout
     assert classifier.mean.shape == classifier.scale.shape == (classifier.dim,)
     assert (classifier.scale > 0).all()
     # cross-validated thresholds start at 0.2; the llm recipe adds its shift on top
@@ -66,23 +67,44 @@ def test_train_records_the_encoder_its_scaling_and_stricter_thresholds(trained):
 
 
 def test_cached_vectors_are_those_the_model_gives(trained):
-    _, cache, _ = trained
+    out, cache, _ = trained
     texts = train_texts(12)
-    cached = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, FeatureCache(cache))
+    layers = TrainedClassifier.load(out).layers
+    cached = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, FeatureCache(cache), layers=layers)
     from_cache = np.asarray(cached.embed(texts))
     assert cached.passes == 0, "training stored every passage's vector"
-    fresh = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2)
+    fresh = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, layers=layers)
     computed = np.asarray(fresh.embed(texts[:3]))
     assert fresh.passes == 3 and not fresh.shares_weights
     assert computed.shape == (3, TrainedClassifier.load(trained[0]).dim) and np.isfinite(computed).all()
     assert np.allclose(from_cache[:3], computed, rtol=1e-3, atol=1e-3)
 
 
+def test_layers_are_read_from_the_model_pass_and_averaged(tiny_llm):
+    """Each layer's residual stream is its own (the eval callback hands over the node asked for), the
+    pass stopped after the deepest one still gives the shallower ones, and a set is their mean."""
+    import llama_cpp
+
+    n_layer = llama_cpp.llama_model_n_layer(tiny_llm.llama.model)
+    assert layers_at(tiny_registry(), TINY_MODEL, (0.5, 1.0)) == (round(n_layer / 2), n_layer - 1)
+    texts = train_texts(3)
+    low, high = n_layer // 2, n_layer // 2 + 3
+
+    def vectors(layers: tuple[int, ...]) -> np.ndarray:
+        return np.asarray(HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, layers=layers).embed(texts))
+
+    alone_low, alone_high, both, final = vectors((low,)), vectors((high,)), vectors((high, low)), vectors(())
+    assert not np.allclose(alone_low, alone_high, rtol=0.05) and not np.allclose(alone_high, final, rtol=0.05)
+    assert np.allclose(both, (alone_low + alone_high) / 2, rtol=1e-4, atol=1e-4)
+
+
 def test_the_classifier_fires_on_passages_like_those_it_learnt(trained, tiny_llm, embedder, tmp_path):
     out, cache, _ = trained
     settings = tiny_settings(tmp_path / "home")
     settings.extractor.classifier_path = out
-    encoders = {TINY_MODEL: HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, FeatureCache(cache))}  # vectors known
+    layers = TrainedClassifier.load(out).layers
+    encoder = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, FeatureCache(cache), layers=layers)  # vectors known
+    encoders = {encoder.name: encoder}
     assistant = Assistant(settings, llm=tiny_llm, embedder=embedder, feature_encoders=encoders)
     extractor = assistant.classifier_extractor
     labelled = [(p, labels) for r in load_gold_files([TRAIN]) for p, labels in r.labelled_passages(400) if labels]
@@ -95,7 +117,7 @@ def test_the_classifier_fires_on_passages_like_those_it_learnt(trained, tiny_llm
         if c in categories
     )
     assert hits >= len(labelled) // 4
-    assert encoders[TINY_MODEL].passes == 0, "the training passages' vectors came from the feature cache"
+    assert extractor.encoder is encoder and encoder.passes == 0, "the training passages' vectors came from the cache"
 
 
 def test_summaries_cache_the_probabilities_so_a_second_costs_no_model_pass(
@@ -115,7 +137,7 @@ def test_summaries_cache_the_probabilities_so_a_second_costs_no_model_pass(
     first = assistant()
     first.ingest([fixture_file])
     summary = first.summarize("T1").summary
-    encoder = encoders[TINY_MODEL]
+    encoder = encoders[TrainedClassifier.load(out).embedding_model]
     passes = encoder.passes
     assert passes > 0
     assert encoder.shares_weights, "the generator is the same file: its weights are read, not loaded again"

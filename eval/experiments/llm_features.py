@@ -1,7 +1,8 @@
 """Experiment (issue 3): does a classifier on the default LLM's own hidden states find what the lexicon misses?
 
-Not part of the product. Each passage (as ``assistant train`` cuts it) is run once through the GGUF in
-llama-cpp-python's embedding mode (mean-pooled last hidden state); one logistic regression per
+Not part of the product. Each passage (as ``assistant train`` cuts it) is run once through the GGUF
+(mean-pooled hidden states of the layers under test, averaged; "final" = the model's normalised
+output, as llama-cpp-python's embedding mode gives it); one logistic regression per
 category is fitted on standardised vectors of the training sets, with its threshold from 4-fold
 cross-validation (``assistant.classifier.train`` with the recipe under test); a category counts as
 found in a report when a passage's probability reaches the threshold plus ``shift``. Scored report-level like the eval's
@@ -11,6 +12,10 @@ lexicon's own findings from an eval run (``results.json``) and the union of both
     .venv/bin/python -m eval.experiments.llm_features \
         --train eval/data/corpus/train.jsonl eval/data/corpus/dev.jsonl eval/data/blind/blind_a.jsonl \
         --test eval/data/corpus/test.jsonl --lexicon-results eval/out/test-lexicon/results.json
+
+The recipe (C, shift, layers) was chosen with ``--train`` train and dev, ``--test`` blind A and
+``--layers final 16 20 16,18,20,22 ...``, reading the classifier's own figures (the lexicon was
+tuned on A, so the union says little there).
 
 Vectors are computed by ``assistant/hidden_states.py`` (as ``assistant train --features llm`` does) and
 kept in ``--cache`` (default eval/.cache/features.sqlite): the 1.5B model reads about one passage a
@@ -26,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.classifier import Recipe, train
-from assistant.hidden_states import FeatureCache, HiddenStateEncoder
+from assistant.classifier import RECIPES, Recipe, train
+from assistant.hidden_states import FeatureCache, HiddenStateEncoder, layers_at
 from assistant.models import Registry
 from assistant.schema import Category
 from assistant.settings import Settings
@@ -72,31 +77,43 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", help="registry name (default: the active model)")
     parser.add_argument("--c", type=float, nargs="+", default=[0.1])
     parser.add_argument("--shift", type=float, nargs="+", default=[0.2])
+    parser.add_argument(
+        "--layers", nargs="+", help="layer sets to compare, e.g. 20 16,18,20,22 final (default: the recipe's)"
+    )
     parser.add_argument("--cache", type=Path, default=Path("eval/.cache/features.sqlite"))
     args = parser.parse_args(argv)
 
     settings = Settings()
     registry = Registry.load(settings.llm.registry, settings.llm.models_dir)
-    encoder = HiddenStateEncoder(registry, args.model, settings.llm.n_threads, FeatureCache(args.cache))
+    if args.layers:
+        layer_sets = [() if spec == "final" else tuple(int(x) for x in spec.split(",")) for spec in args.layers]
+    else:
+        layer_sets = [layers_at(registry, args.model, RECIPES["llm"].depths)]
     max_chars = settings.ingest.max_passage_chars
     examples = [example for report in load_gold_files(args.train) for example in report.labelled_passages(max_chars)]
     test_rows = labelled_passages(args.test, max_chars)
-    test_vectors = np.asarray(encoder.embed([r[1] for r in test_rows]))
     lexicon = lexicon_found(args.lexicon_results)
     print(f"lexicon alone: {report_f1(lexicon, test_rows)}")
-    for c in args.c:
-        recipe = Recipe(c=c, standardise=True, threshold_shift=0.0)  # the shifts are tried below
-        classifier = train(examples, encoder, [], "llm", encoder.model_name, recipe)
-        probabilities = classifier.probabilities(test_vectors)
-        for shift in args.shift:
-            hits = probabilities >= np.minimum(classifier.thresholds + shift, 0.99)
-            found: dict[str, set] = defaultdict(set)
-            for row, row_hits in zip(test_rows, hits, strict=True):
-                found[row[0]] |= {
-                    category for category, hit in zip(classifier.categories, row_hits, strict=True) if hit
-                }
-            union = {r: found[r] | lexicon.get(r, set()) for r in {row[0] for row in test_rows}}
-            print(f"C={c} shift={shift}: classifier {report_f1(found, test_rows)}; union {report_f1(union, test_rows)}")
+    for layers in layer_sets:
+        cache = FeatureCache(args.cache)
+        encoder = HiddenStateEncoder(registry, args.model, settings.llm.n_threads, cache, layers=layers)
+        test_vectors = np.asarray(encoder.embed([r[1] for r in test_rows]))
+        for c in args.c:
+            recipe = Recipe(c=c, standardise=True, threshold_shift=0.0)  # the shifts are tried below
+            classifier = train(examples, encoder, [], "llm", encoder.model_name, recipe, layers)
+            probabilities = classifier.probabilities(test_vectors)
+            for shift in args.shift:
+                hits = probabilities >= np.minimum(classifier.thresholds + shift, 0.99)
+                found: dict[str, set] = defaultdict(set)
+                for row, row_hits in zip(test_rows, hits, strict=True):
+                    found[row[0]] |= {
+                        category for category, hit in zip(classifier.categories, row_hits, strict=True) if hit
+                    }
+                union = {r: found[r] | lexicon.get(r, set()) for r in {row[0] for row in test_rows}}
+                print(
+                    f"layers={','.join(map(str, layers)) or 'final'} C={c} shift={shift}: "
+                    f"classifier {report_f1(found, test_rows)}; union {report_f1(union, test_rows)}"
+                )
 
 
 if __name__ == "__main__":
