@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.errors import UserError
 from assistant.models import Registry, verify
 
 CONTEXT_TOKENS = 1024  # a passage is at most 400 characters
@@ -123,6 +124,7 @@ class HiddenStateEncoder:
         self._context = None
         self._batch = None
         self._captured: dict[int, np.ndarray] = {}
+        self._tokens = 0  # of the passage in the running decode
         self._callback = None  # kept referenced: llama.cpp calls it during every decode
         self._lock = threading.Lock()  # one llama.cpp context is not safe across threads
         self.passes = 0  # passages run through the model, for tests and benchmarks
@@ -154,17 +156,19 @@ class HiddenStateEncoder:
         """llama.cpp's eval callback: asked about each graph node, then handed the ones we wanted.
         The output of layer N is the node "l_out-N"; returning False after the deepest one stops the pass."""
         ggml = _ggml()
-        name = ggml.ggml_get_name(tensor).decode()
-        if not name.startswith("l_out-") or int(name[6:]) not in self.layers:
+        name = ggml.ggml_get_name(tensor).decode(errors="replace")
+        number = name.removeprefix("l_out-")
+        if not (name.startswith("l_out-") and number.isdigit() and int(number) in self.layers):
             return not ask  # not wanted; and when handed one anyway, go on
         if ask:
             return True
         size = ggml.ggml_nbytes(tensor)
-        states = np.empty(size // 4, dtype=np.float32)  # (tokens, n_embd) float32 on the CPU backend
+        if size != self._tokens * self._llama.n_embd() * 4:  # (tokens, n_embd) float32 on the CPU backend
+            return False  # not the shape we know: stop, and _run reports the layer missing
+        states = np.empty(size // 4, dtype=np.float32)
         ggml.ggml_backend_tensor_get(tensor, states.ctypes.data, 0, size)
-        layer = int(name[6:])
-        self._captured[layer] = states.reshape(-1, self._llama.n_embd()).mean(axis=0)
-        return layer != self.layers[-1]
+        self._captured[int(number)] = states.reshape(self._tokens, -1).mean(axis=0)
+        return int(number) != self.layers[-1]
 
     def _run(self, texts: list[str]) -> list[np.ndarray]:
         """One passage per decode, as ``llama_cpp.Llama.embed`` runs them with its one sequence per
@@ -177,11 +181,19 @@ class HiddenStateEncoder:
         vectors = []
         for text in texts:
             self._captured.clear()
+            tokens = self._llama.tokenize(text.encode("utf-8"))[:CONTEXT_TOKENS]
+            self._tokens = len(tokens)
             self._batch.reset()
-            self._batch.add_sequence(self._llama.tokenize(text.encode("utf-8"))[:CONTEXT_TOKENS], 0, True)
+            self._batch.add_sequence(tokens, 0, True)
             self._context.kv_cache_clear()
             self._context.decode(self._batch)
             if self.layers:
+                missing = [layer for layer in self.layers if layer not in self._captured]
+                if missing:
+                    raise UserError(
+                        f"{self.model_name} gave no float32 output of layer(s) {missing} ('l_out-N' in llama.cpp's "
+                        "graph); retrain the classifier with 'assistant train --features llm' on a model that does"
+                    )
                 vectors.append(np.mean([self._captured[layer] for layer in self.layers], axis=0))
             else:
                 vectors.append(

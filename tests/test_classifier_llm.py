@@ -98,6 +98,12 @@ def test_layers_are_read_from_the_model_pass_and_averaged(tiny_llm):
     assert np.allclose(both, (alone_low + alone_high) / 2, rtol=1e-4, atol=1e-4)
 
 
+def test_a_layer_the_model_does_not_have_is_refused_by_name():
+    encoder = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, layers=(2, 999))
+    with pytest.raises(UserError, match=rf"{TINY_MODEL} gave no float32 output of layer\(s\) \[999\]"):
+        encoder.embed(train_texts(1))
+
+
 def test_the_classifier_fires_on_passages_like_those_it_learnt(trained, tiny_llm, embedder, tmp_path):
     out, cache, _ = trained
     settings = tiny_settings(tmp_path / "home")
