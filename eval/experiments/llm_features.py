@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> None:
     test_rows = labelled_passages(args.test, max_chars)
     lexicon = lexicon_found(args.lexicon_results)
     print(f"lexicon alone: {report_f1(lexicon, test_rows)}")
+    cache = FeatureCache(args.cache)
     for layers in layer_sets:
-        cache = FeatureCache(args.cache)
         encoder = HiddenStateEncoder(registry, args.model, settings.llm.n_threads, cache, layers=layers)
         test_vectors = np.asarray(encoder.embed([r[1] for r in test_rows]))
         for c in args.c:
