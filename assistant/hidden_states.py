@@ -114,6 +114,7 @@ class HiddenStateEncoder:
         self._entry = registry.entry(model_name)
         self._registry = registry
         self.layers = tuple(sorted(layers))
+        self._wanted = {f"l_out-{layer}": layer for layer in self.layers}  # llama.cpp's node names
         self.name = encoder_name(self._entry.name, self._entry.sha256, self.layers)
         self.model_name = self._entry.name
         self.sha256 = self._entry.sha256
@@ -156,9 +157,8 @@ class HiddenStateEncoder:
         """llama.cpp's eval callback: asked about each graph node, then handed the ones we wanted.
         The output of layer N is the node "l_out-N"; returning False after the deepest one stops the pass."""
         ggml = _ggml()
-        name = ggml.ggml_get_name(tensor).decode(errors="replace")
-        number = name.removeprefix("l_out-")
-        if not (name.startswith("l_out-") and number.isdigit() and int(number) in self.layers):
+        layer = self._wanted.get(ggml.ggml_get_name(tensor).decode(errors="replace"))
+        if layer is None:
             return not ask  # not wanted; and when handed one anyway, go on
         if ask:
             return True
@@ -167,8 +167,8 @@ class HiddenStateEncoder:
             return False  # not the shape we know: stop, and _run reports the layer missing
         states = np.empty(size // 4, dtype=np.float32)
         ggml.ggml_backend_tensor_get(tensor, states.ctypes.data, 0, size)
-        self._captured[int(number)] = states.reshape(self._tokens, -1).mean(axis=0)
-        return int(number) != self.layers[-1]
+        self._captured[layer] = states.reshape(self._tokens, -1).mean(axis=0)
+        return layer != self.layers[-1]
 
     def _run(self, texts: list[str]) -> list[np.ndarray]:
         """One passage per decode, as ``llama_cpp.Llama.embed`` runs them with its one sequence per
