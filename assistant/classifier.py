@@ -167,9 +167,10 @@ def train(
     """``recipe`` replaces the one of ``features`` (experiments choosing a recipe); ``layers`` are
     recorded for llm features, so the extractor reads the same ones."""
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+    from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 
     recipe = recipe or RECIPES[features]
+    children = [passage.child_id for passage, _ in examples]  # held-out folds hold whole children, as real use does
     vectors = np.asarray(encoder.embed([p.text for p, _ in examples]), dtype=np.float64)
     mean = scale = None
     if recipe.standardise:
@@ -179,11 +180,12 @@ def train(
     categories, weights, biases, thresholds, cv_f1 = [], [], [], [], {}
     for category in Category:
         target = np.array([category in labels for _, labels in examples])
-        if target.sum() < MIN_POSITIVES:
+        children_with_it = len({child for child, positive in zip(children, target, strict=True) if positive})
+        if target.sum() < MIN_POSITIVES or children_with_it < 2:
             continue
         model = LogisticRegression(class_weight="balanced", C=recipe.c, max_iter=3000)
-        folds = StratifiedKFold(n_splits=min(FOLDS, int(target.sum())), shuffle=True, random_state=7)
-        scores = cross_val_predict(model, vectors, target, cv=folds, method="predict_proba")[:, 1]
+        folds = StratifiedGroupKFold(n_splits=min(FOLDS, children_with_it))
+        scores = cross_val_predict(model, vectors, target, groups=children, cv=folds, method="predict_proba")[:, 1]
         threshold, best = _best_threshold(scores, target)
         model.fit(vectors, target)
         categories.append(category)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
-from assistant.classifier import TrainedClassifier
+from assistant.classifier import TrainedClassifier, train
+from assistant.schema import Category
 from eval.gold import load_gold_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,3 +40,28 @@ def test_train_writes_a_classifier_that_loads(tmp_path):
     assert classifier.trained_on == [str(TRAIN)]
     assert classifier.weights.shape == (len(classifier.categories), classifier.dim)
     assert "korsvaliderad F1" in result.stdout
+
+
+def _train_examples():
+    return [example for report in load_gold_files([TRAIN]) for example in report.labelled_passages(400)]
+
+
+def test_thresholds_are_cross_validated_on_children_the_fold_did_not_see(embedder):
+    """Each passage twice under the same child: a fold that let one copy judge the other would score near 1."""
+    examples = _train_examples()
+    once = train(examples, embedder, [])
+    twice = train(examples + examples, embedder, [])
+    assert once.categories == twice.categories
+    for category, f1 in once.cv_f1.items():
+        assert abs(twice.cv_f1[category] - f1) < 0.1, category
+
+
+def test_a_category_seen_in_one_child_only_is_not_learnt(embedder):
+    """Cross-validation by child cannot judge it, and a caseworker's next child is never the same child."""
+    examples = _train_examples()
+    per_child = Counter(p.child_id for p, labels in examples if Category.neglect in labels)
+    child, count = per_child.most_common(1)[0]
+    assert count >= 4
+    only_one = [(p, labels if p.child_id == child else labels - {Category.neglect}) for p, labels in examples]
+    assert Category.neglect in train(examples, embedder, []).categories
+    assert Category.neglect not in train(only_one, embedder, []).categories
