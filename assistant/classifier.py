@@ -165,7 +165,9 @@ def train(
     layers: tuple[int, ...] = (),
 ) -> TrainedClassifier:
     """``recipe`` replaces the one of ``features`` (experiments choosing a recipe); ``layers`` are
-    recorded for llm features, so the extractor reads the same ones."""
+    recorded for llm features, so the extractor reads the same ones. A category needs
+    ``MIN_POSITIVES`` passages in at least two children: its threshold is cross-validated on children
+    the fold did not see."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 

@@ -15,7 +15,8 @@ lexicon's own findings from an eval run (``results.json``) and the union of both
 
 The recipe (C, shift, layers) was chosen with ``--train`` train and dev, ``--test`` blind A and
 ``--layers final 16 20 16,18,20,22 ...``, reading the classifier's own figures (the lexicon was
-tuned on A, so the union says little there).
+tuned on A, so the union says little there). Adding ``eval/data/extra/*.jsonl`` to ``--train`` is
+how the extra writers' sets were judged on A before the shipped classifier was retrained with them.
 
 Vectors are computed by ``assistant/hidden_states.py`` (as ``assistant train --features llm`` does) and
 kept in ``--cache`` (default eval/.cache/features.sqlite): the 1.5B model reads about one passage a
