@@ -162,8 +162,9 @@ def train(
     ] = None,
 ):
     """Train the passage classifier from annotated reports (train split only, never test)."""
-    from assistant.classifier import RECIPES
+    from assistant.classifier import MIN_POSITIVES, RECIPES
     from assistant.classifier import train as train_classifier
+    from assistant.schema import Category
     from eval.gold import load_gold_files
 
     if features not in RECIPES:
@@ -193,6 +194,8 @@ def train(
     typer.echo(f"{len(examples)} passager, {len(classifier.categories)} kategorier ({encoder.name}) -> {target}")
     for category, f1 in classifier.cv_f1.items():
         typer.echo(f"  {category}: korsvaliderad F1 {float(f1):.2f}")
+    for category in (c for c in Category if c not in classifier.categories):
+        typer.echo(f"  {category.value}: inte inlärd (kräver minst {MIN_POSITIVES} passager hos minst två barn)")
 
 
 @app.command()

@@ -65,3 +65,20 @@ def test_a_category_seen_in_one_child_only_is_not_learnt(embedder):
     only_one = [(p, labels if p.child_id == child else labels - {Category.neglect}) for p, labels in examples]
     assert Category.neglect in train(examples, embedder, []).categories
     assert Category.neglect not in train(only_one, embedder, []).categories
+
+
+def test_train_names_the_categories_it_could_not_learn(tmp_path):
+    """A caseworker's trainer must see what the file cannot find, not only what it can."""
+    few = tmp_path / "few.jsonl"
+    few.write_text("".join(TRAIN.read_text(encoding="utf-8").splitlines(keepends=True)[:8]), encoding="utf-8")
+    out = tmp_path / "classifier.npz"
+    command = [sys.executable, "-m", "assistant.cli", "--home", str(tmp_path / "home"), "train"]
+    result = subprocess.run(
+        [*command, "--gold", str(few), "--out", str(out)], capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stderr
+    learnt = TrainedClassifier.load(out).categories
+    missing = [c for c in Category if c not in learnt]
+    assert missing
+    for category in Category:
+        assert (f"{category.value}: inte inlärd" in result.stdout) == (category in missing)
