@@ -29,7 +29,8 @@ ADDRESSED_TO_SYSTEM = re.compile(
     r"(?:instruktion|anvisning|direktiv|instruction|prompt)"
     r"|\b(?:till|för|to|for)\s+(?:[\w-]+\s+){0,2}?"
     r"(?:ai|ai-system\w*|språkmodell\w*|sammanfattningsverktyg\w*|analysverktyg\w*|chatbot\w*|language model)\b"
-    r"|\b(?:skriv|ange|rapportera|svara|write|answer)\s+(?:[\w-]+\s+){0,3}?(?:i sammanfattningen|in the summary)\b",
+    r"|\b(?:skriv|ange|rapportera|svara|write|answer)\s+(?:[\w-]+\s+){0,3}?(?:i sammanfattningen|in the summary)\b"
+    r"|(?:^|(?<=[.!?\[\n]))\s*(?:skriv|ange)\s+att\b",  # a sentence that is an order to write ("Skriv att ...")
     re.IGNORECASE,
 )
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)  # noqa: S701 - prompt text, not HTML
