@@ -34,6 +34,7 @@ from assistant.passages import split_passages
 from assistant.schema import Category, Finding, Passage, Polarity, Report
 
 MIN_POSITIVES = 4
+MIN_CHILDREN = 2  # thresholds are cross-validated on children a fold did not see
 FOLDS = 4
 
 Features = Literal["sentence", "llm"]
@@ -166,8 +167,8 @@ def train(
 ) -> TrainedClassifier:
     """``recipe`` replaces the one of ``features`` (experiments choosing a recipe); ``layers`` are
     recorded for llm features, so the extractor reads the same ones. A category needs
-    ``MIN_POSITIVES`` passages in at least two children: its threshold is cross-validated on children
-    the fold did not see."""
+    ``MIN_POSITIVES`` passages in ``MIN_CHILDREN`` children: its threshold is cross-validated on
+    children the fold did not see."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 
@@ -183,7 +184,7 @@ def train(
     for category in Category:
         target = np.array([category in labels for _, labels in examples])
         children_with_it = len({child for child, positive in zip(children, target, strict=True) if positive})
-        if target.sum() < MIN_POSITIVES or children_with_it < 2:
+        if target.sum() < MIN_POSITIVES or children_with_it < MIN_CHILDREN:
             continue
         model = LogisticRegression(class_weight="balanced", C=recipe.c, max_iter=3000)
         folds = StratifiedGroupKFold(n_splits=min(FOLDS, children_with_it))

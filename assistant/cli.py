@@ -162,7 +162,7 @@ def train(
     ] = None,
 ):
     """Train the passage classifier from annotated reports (train split only, never test)."""
-    from assistant.classifier import MIN_POSITIVES, RECIPES
+    from assistant.classifier import MIN_CHILDREN, MIN_POSITIVES, RECIPES
     from assistant.classifier import train as train_classifier
     from assistant.schema import Category
     from eval.gold import load_gold_files
@@ -195,7 +195,9 @@ def train(
     for category, f1 in classifier.cv_f1.items():
         typer.echo(f"  {category}: korsvaliderad F1 {float(f1):.2f}")
     for category in (c for c in Category if c not in classifier.categories):
-        typer.echo(f"  {category.value}: inte inlärd (kräver minst {MIN_POSITIVES} passager hos minst två barn)")
+        typer.echo(
+            f"  {category.value}: inte inlärd (kräver minst {MIN_POSITIVES} passager hos minst {MIN_CHILDREN} barn)"
+        )
 
 
 @app.command()

@@ -25,16 +25,19 @@ def test_gold_passages_carry_the_categories_of_the_quotes_they_overlap():
     assert sum(bool(labels) for r in reports for _, labels in r.labelled_passages(400)) > 50
 
 
-def test_train_writes_a_classifier_that_loads(tmp_path):
+def run_train(tmp_path: Path, gold: Path) -> tuple[subprocess.CompletedProcess, Path]:
+    """`assistant train --gold GOLD` in a fresh home, as an annotator runs it."""
     out = tmp_path / "classifier.npz"
     command = [sys.executable, "-m", "assistant.cli", "--home", str(tmp_path / "home"), "train"]
     result = subprocess.run(
-        [*command, "--gold", str(TRAIN), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
+        [*command, "--gold", str(gold), "--out", str(out)], capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr
+    return result, out
+
+
+def test_train_writes_a_classifier_that_loads(tmp_path):
+    result, out = run_train(tmp_path, TRAIN)
     classifier = TrainedClassifier.load(out)
     assert len(classifier.categories) >= 10
     assert classifier.trained_on == [str(TRAIN)]
@@ -71,12 +74,7 @@ def test_train_names_the_categories_it_could_not_learn(tmp_path):
     """A caseworker's trainer must see what the file cannot find, not only what it can."""
     few = tmp_path / "few.jsonl"
     few.write_text("".join(TRAIN.read_text(encoding="utf-8").splitlines(keepends=True)[:8]), encoding="utf-8")
-    out = tmp_path / "classifier.npz"
-    command = [sys.executable, "-m", "assistant.cli", "--home", str(tmp_path / "home"), "train"]
-    result = subprocess.run(
-        [*command, "--gold", str(few), "--out", str(out)], capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr
+    result, out = run_train(tmp_path, few)
     learnt = TrainedClassifier.load(out).categories
     missing = [c for c in Category if c not in learnt]
     assert missing
