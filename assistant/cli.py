@@ -182,7 +182,9 @@ def train(
         registry = Registry.load(settings.llm.registry, settings.llm.models_dir)
         cache = FeatureCache(feature_cache) if feature_cache else None
         layers = layers_at(registry, model, RECIPES[features].depths)
-        encoder = HiddenStateEncoder(registry, model, settings.llm.n_threads, cache, layers=layers)
+        encoder = HiddenStateEncoder(
+            registry, model, settings.llm.n_threads, cache, layers=layers, context=RECIPES[features].context
+        )
         encoder_model = encoder.model_name
     else:
         from vectorstore.embeddings import Embedder

@@ -186,6 +186,7 @@ class Assistant:
                 self.settings.llm.n_threads,
                 shared=lambda: self._generator_weights(sha256),
                 layers=classifier.layers,
+                context=classifier.context,
             )
         return self._feature_encoders[key]
 

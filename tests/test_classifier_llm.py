@@ -6,6 +6,7 @@ weak for the task, but loading, pooling, standardising, caching and refusing are
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from assistant.errors import UserError
 from assistant.hidden_states import FeatureCache, HiddenStateEncoder, encoder_name, layers_at
 from assistant.models import Registry
 from assistant.pipeline import Assistant
+from assistant.schema import Passage
 from assistant.settings import Settings
 from eval.gold import load_gold_files
 from tests.conftest import TINY_MODEL, tiny_settings
@@ -58,7 +60,8 @@ def test_train_records_the_encoder_its_scaling_and_stricter_thresholds(trained):
     assert classifier.features == "llm"
     assert classifier.encoder_model == TINY_MODEL
     assert classifier.layers == layers_at(tiny_registry(), TINY_MODEL, RECIPES["llm"].depths)
-    assert classifier.embedding_model == encoder_name(TINY_MODEL, sha, classifier.layers) in stdout
+    assert classifier.context == RECIPES["llm"].context is True
+    assert classifier.embedding_model == encoder_name(TINY_MODEL, sha, classifier.layers, context=True) in stdout
     assert classifier.mean.shape == classifier.scale.shape == (classifier.dim,)
     assert (classifier.scale > 0).all()
     # cross-validated thresholds start at 0.2; the llm recipe adds its shift on top
@@ -78,6 +81,48 @@ def test_cached_vectors_are_those_the_model_gives(trained):
     assert fresh.passes == 3 and not fresh.shares_weights
     assert computed.shape == (3, TrainedClassifier.load(trained[0]).dim) and np.isfinite(computed).all()
     assert np.allclose(from_cache[:3], computed, rtol=1e-3, atol=1e-3)
+    in_reports = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, FeatureCache(cache), layers=layers, context=True)
+    in_reports.embed_passages([p for report in load_gold_files([TRAIN])[:3] for p, _ in report.labelled_passages(400)])
+    assert in_reports.passes == 0, "training stored every passage's vector in its report too"
+
+
+def passage(report_id: str, n: int, text: str) -> Passage:
+    return Passage(
+        passage_id=f"{report_id}:{n}",
+        report_id=report_id,
+        child_id="C1",
+        n=n,
+        start=0,
+        end=len(text),
+        text=text,
+        date=dt.date(2024, 1, 1),
+        reporter="skola",
+    )
+
+
+def test_a_passage_is_also_read_inside_its_report():
+    """The model reads left to right, so a report's first passage reads the same inside it as alone,
+    which pins the pooled tokens to the right passage; a later one reads differently after another
+    opening, and the average of both readings is its vector."""
+    layers = layers_at(tiny_registry(), TINY_MODEL, RECIPES["llm"].depths)
+    alone = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, layers=layers)
+    in_report = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, layers=layers, context=True)
+    assert in_report.name == alone.name + "+report"
+    first, later = "Pappa slog mamma i köket i går kväll.", "Han gjorde det igen när Lisa såg på."
+    other_first = "Lisa berättar att hon fick en guldstjärna i skolan."
+    by_itself = np.asarray(alone.embed([first, later]))
+    read = np.asarray(
+        in_report.embed_passages(
+            [passage("R1", 1, first), passage("R1", 2, later), passage("R2", 1, other_first), passage("R2", 2, later)]
+        )
+    )
+    assert np.allclose(read[0], by_itself[0], rtol=1e-3, atol=1e-3)
+    assert not np.allclose(read[1], by_itself[1], rtol=0.05)
+    assert not np.allclose(read[1], read[3], rtol=0.05), "another report, another reading"
+    again = np.asarray(in_report.embed_passages([passage("R1", 2, later), passage("R1", 1, first)]))
+    assert np.allclose(again[::-1], read[:2], rtol=1e-4, atol=1e-4), (
+        "read in the report's order, whatever the order given"
+    )
 
 
 def test_layers_are_read_from_the_model_pass_and_averaged(tiny_llm):
@@ -109,21 +154,30 @@ def test_the_classifier_fires_on_passages_like_those_it_learnt(trained, tiny_llm
     settings = tiny_settings(tmp_path / "home")
     settings.extractor.classifier_path = out
     layers = TrainedClassifier.load(out).layers
-    encoder = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, FeatureCache(cache), layers=layers)  # vectors known
+    encoder = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, FeatureCache(cache), layers=layers, context=True)
     encoders = {encoder.name: encoder}
     assistant = Assistant(settings, llm=tiny_llm, embedder=embedder, feature_encoders=encoders)
     extractor = assistant.classifier_extractor
-    labelled = [(p, labels) for r in load_gold_files([TRAIN]) for p, labels in r.labelled_passages(400) if labels]
-    probabilities = extractor.probabilities([p for p, _ in labelled])
+    every = [(p, labels) for r in load_gold_files([TRAIN]) for p, labels in r.labelled_passages(400)]
+    probabilities = extractor.probabilities([p for p, _ in every])  # whole reports: each passage is read in its own
     categories = extractor.classifier.categories
+    labelled = [(row, labels) for row, (_, labels) in zip(probabilities, every, strict=True) if labels]
     hits = sum(
-        probabilities[i, categories.index(c)] >= extractor.classifier.thresholds[categories.index(c)]
-        for i, (_, labels) in enumerate(labelled)
+        row[categories.index(c)] >= extractor.classifier.thresholds[categories.index(c)]
+        for row, labels in labelled
         for c in labels
         if c in categories
     )
     assert hits >= len(labelled) // 4
     assert extractor.encoder is encoder and encoder.passes == 0, "the training passages' vectors came from the cache"
+
+
+def test_a_classifier_file_from_before_report_reading_loads_as_reading_passages_alone(trained, tmp_path):
+    with np.load(trained[0]) as data:
+        older = {key: data[key] for key in data.files if key != "context"}
+    np.savez(tmp_path / "older.npz", **older)
+    assert TrainedClassifier.load(trained[0]).context
+    assert not TrainedClassifier.load(tmp_path / "older.npz").context
 
 
 def test_summaries_cache_the_probabilities_so_a_second_costs_no_model_pass(

@@ -63,3 +63,7 @@ class Embedder:
         if not texts:
             return []
         return self._encoder.encode(texts).tolist()
+
+    def embed_passages(self, passages: list) -> list[list[float]]:
+        """The classifier's interface (``assistant.classifier.Encoder``): each passage on its own."""
+        return self.embed([p.text for p in passages])

@@ -16,7 +16,8 @@ lexicon's own findings from an eval run (``results.json``) and the union of both
 The recipe (C, shift, layers) was chosen with ``--train`` train and dev, ``--test`` blind A and
 ``--layers final 16 20 16,18,20,22 ...``, reading the classifier's own figures (the lexicon was
 tuned on A, so the union says little there). Adding ``eval/data/extra/*.jsonl`` to ``--train`` is
-how the extra writers' sets were judged on A before the shipped classifier was retrained with them.
+how the extra writers' sets were judged on A before the shipped classifier was retrained with them;
+``--context`` (each passage also read inside its report) was judged the same way, with the extra sets.
 
 Vectors are computed by ``assistant/hidden_states.py`` (as ``assistant train --features llm`` does) and
 kept in ``--cache`` (default eval/.cache/features.sqlite): the 1.5B model reads about one passage a
@@ -35,15 +36,15 @@ import numpy as np
 from assistant.classifier import RECIPES, Recipe, train
 from assistant.hidden_states import FeatureCache, HiddenStateEncoder, layers_at
 from assistant.models import Registry
-from assistant.schema import Category
+from assistant.schema import Category, Passage
 from assistant.settings import Settings
 from eval.gold import load_gold_files
 
 
-def labelled_passages(path: Path, max_chars: int) -> list[tuple[str, str, set[Category], frozenset, frozenset]]:
-    """(report id, passage text, passage labels, categories to find in the report, neutral categories)."""
+def labelled_passages(path: Path, max_chars: int) -> list[tuple[str, Passage, set[Category], frozenset, frozenset]]:
+    """(report id, passage, passage labels, categories to find in the report, neutral categories)."""
     return [
-        (report.report_id, passage.text, labels, report.positive_categories, report.neutral_categories)
+        (report.report_id, passage, labels, report.positive_categories, report.neutral_categories)
         for report in load_gold_files([path])
         for passage, labels in report.labelled_passages(max_chars)
     ]
@@ -81,6 +82,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--layers", nargs="+", help="layer sets to compare, e.g. 20 16,18,20,22 final (default: the recipe's)"
     )
+    parser.add_argument(
+        "--context", action="store_true", help="also read each passage inside its report (the recipe's reading)"
+    )
     parser.add_argument("--cache", type=Path, default=Path("eval/.cache/features.sqlite"))
     args = parser.parse_args(argv)
 
@@ -97,10 +101,12 @@ def main(argv: list[str] | None = None) -> None:
     print(f"lexicon alone: {report_f1(lexicon, test_rows)}")
     cache = FeatureCache(args.cache)
     for layers in layer_sets:
-        encoder = HiddenStateEncoder(registry, args.model, settings.llm.n_threads, cache, layers=layers)
-        test_vectors = np.asarray(encoder.embed([r[1] for r in test_rows]))
+        encoder = HiddenStateEncoder(
+            registry, args.model, settings.llm.n_threads, cache, layers=layers, context=args.context
+        )
+        test_vectors = np.asarray(encoder.embed_passages([r[1] for r in test_rows]))
         for c in args.c:
-            recipe = Recipe(c=c, standardise=True, threshold_shift=0.0)  # the shifts are tried below
+            recipe = Recipe(c=c, standardise=True, threshold_shift=0.0, context=args.context)  # shifts: below
             classifier = train(examples, encoder, [], "llm", encoder.model_name, recipe, layers)
             probabilities = classifier.probabilities(test_vectors)
             for shift in args.shift:
