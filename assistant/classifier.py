@@ -5,8 +5,8 @@ features; each threshold is chosen by cross-validation on the training data.
 Two kinds of features (``assistant train --features``):
 - ``sentence``: the index's sentence embeddings (MiniLM), cheap, English;
 - ``llm``: a GGUF model's own mean-pooled hidden states from its middle layers
-  (``assistant/hidden_states.py``), one partial model pass per passage, standardised, with a
-  stricter threshold.
+  (``assistant/hidden_states.py``), each passage read alone and inside its report (two partial
+  model passes), standardised, with a stricter threshold.
 
 ``assistant train --gold FILE.jsonl`` writes the model file named in settings
 (``extractor.classifier_path``); the file names the features it was trained on,

@@ -4,8 +4,8 @@ The default LLM reads Swedish far better than the English MiniLM: a linear class
 mean-pooled hidden states found indicators in reports by writers it had never seen, where tuned cue
 phrases did not (README "Extraction"). The middle layers carry more of it than the last one (blind
 set A: 0.65 against 0.53 micro-F1), so the encoder reads the residual stream after chosen layers
-through llama.cpp's eval callback and stops the pass there. The cost is one (partial) forward pass
-per passage, so the classifier caches its probabilities per passage (``assistant/classifier.py``)
+through llama.cpp's eval callback and stops the pass there. The cost is a (partial) forward pass
+per passage (two with ``context``), so the classifier caches its probabilities per passage (``assistant/classifier.py``)
 and training may keep the vectors in a ``FeatureCache``.
 
 With ``context`` a passage is read twice: alone, and inside one pass over its report, where the
