@@ -4,6 +4,7 @@ temporary home. A socket guard (tests/netguard) fails any connection off this ma
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.schema import Passage
 from assistant.settings import Settings, disable_telemetry
 from tests.netguard.sitecustomize import guarded_connect
 
@@ -32,6 +34,23 @@ def no_network():
         patch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(NETGUARD), os.environ.get("PYTHONPATH")) if p))
         patch.setenv("ASSISTANT_EXTRACTOR__CLASSIFIER_PATH", str(MINILM_CLASSIFIER))
         yield
+
+
+def make_passage(
+    text: str, report_id: str = "R1", n: int = 1, child_id: str = "C1", date: dt.date = dt.date(2024, 1, 1)
+) -> Passage:
+    """A report's passage that spans its whole text (the report is the passage)."""
+    return Passage(
+        passage_id=f"{report_id}:{n}",
+        report_id=report_id,
+        child_id=child_id,
+        n=n,
+        start=0,
+        end=len(text),
+        text=text,
+        date=date,
+        reporter="skola",
+    )
 
 
 def tiny_settings(home: Path, **overrides) -> Settings:

@@ -6,7 +6,6 @@ weak for the task, but loading, pooling, standardising, caching and refusing are
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 import subprocess
 import sys
@@ -20,10 +19,9 @@ from assistant.errors import UserError
 from assistant.hidden_states import FeatureCache, HiddenStateEncoder, encoder_name, layers_at
 from assistant.models import Registry
 from assistant.pipeline import Assistant
-from assistant.schema import Passage
 from assistant.settings import Settings
 from eval.gold import load_gold_files
-from tests.conftest import TINY_MODEL, tiny_settings
+from tests.conftest import TINY_MODEL, make_passage, tiny_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ROOT / "eval" / "data" / "corpus" / "train.jsonl"
@@ -86,20 +84,6 @@ def test_cached_vectors_are_those_the_model_gives(trained):
     assert in_reports.passes == 0, "training stored every passage's vector in its report too"
 
 
-def passage(report_id: str, n: int, text: str) -> Passage:
-    return Passage(
-        passage_id=f"{report_id}:{n}",
-        report_id=report_id,
-        child_id="C1",
-        n=n,
-        start=0,
-        end=len(text),
-        text=text,
-        date=dt.date(2024, 1, 1),
-        reporter="skola",
-    )
-
-
 def test_a_passage_is_also_read_inside_its_report():
     """The model reads left to right, so a report's first passage reads the same inside it as alone,
     which pins the pooled tokens to the right passage; a later one reads differently after another
@@ -111,15 +95,12 @@ def test_a_passage_is_also_read_inside_its_report():
     first, later = "Pappa slog mamma i köket i går kväll.", "Han gjorde det igen när Lisa såg på."
     other_first = "Lisa berättar att hon fick en guldstjärna i skolan."
     by_itself = np.asarray(alone.embed([first, later]))
-    read = np.asarray(
-        in_report.embed_passages(
-            [passage("R1", 1, first), passage("R1", 2, later), passage("R2", 1, other_first), passage("R2", 2, later)]
-        )
-    )
+    reports = [(first, "R1", 1), (later, "R1", 2), (other_first, "R2", 1), (later, "R2", 2)]
+    read = np.asarray(in_report.embed_passages([make_passage(*spec) for spec in reports]))
     assert np.allclose(read[0], by_itself[0], rtol=1e-3, atol=1e-3)
     assert not np.allclose(read[1], by_itself[1], rtol=0.05)
     assert not np.allclose(read[1], read[3], rtol=0.05), "another report, another reading"
-    again = np.asarray(in_report.embed_passages([passage("R1", 2, later), passage("R1", 1, first)]))
+    again = np.asarray(in_report.embed_passages([make_passage(later, "R1", 2), make_passage(first, "R1", 1)]))
     assert np.allclose(again[::-1], read[:2], rtol=1e-4, atol=1e-4), (
         "read in the report's order, whatever the order given"
     )

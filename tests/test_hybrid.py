@@ -10,6 +10,7 @@ import datetime as dt
 from assistant.extract import ExtractionStats, HybridExtractor, LexiconExtractor
 from assistant.schema import Actor, Category, Finding, Passage, Polarity
 from assistant.taxonomy import load_taxonomy
+from tests.conftest import make_passage
 
 TEXT = "Han berättar att pappa slog honom med en sko i går. Efteråt satt han ensam på trappan och grät länge."
 
@@ -39,17 +40,7 @@ class ProposingClassifier:
 
 
 def passage() -> Passage:
-    return Passage(
-        passage_id="H1-R1:1",
-        report_id="H1-R1",
-        child_id="H1",
-        n=1,
-        start=0,
-        end=len(TEXT),
-        text=TEXT,
-        date=dt.date(2024, 5, 2),
-        reporter="skola",
-    )
+    return make_passage(TEXT, "H1-R1", child_id="H1", date=dt.date(2024, 5, 2))
 
 
 def test_the_lexicon_finding_stands_where_both_find_the_category_and_the_classifier_adds_the_rest():
