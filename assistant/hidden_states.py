@@ -5,8 +5,8 @@ mean-pooled hidden states found indicators in reports by writers it had never se
 phrases did not (README "Extraction"). The middle layers carry more of it than the last one (blind
 set A: 0.65 against 0.53 micro-F1), so the encoder reads the residual stream after chosen layers
 through llama.cpp's eval callback and stops the pass there. The cost is a (partial) forward pass
-per passage (two with ``context``), so the classifier caches its probabilities per passage (``assistant/classifier.py``)
-and training may keep the vectors in a ``FeatureCache``.
+per passage (two with ``context``), so the classifier caches its probabilities per passage
+(``assistant/classifier.py``) and training may keep the vectors in a ``FeatureCache``.
 
 With ``context`` a passage is read twice: alone, and inside one pass over its report, where the
 states of its own tokens have seen what came before ("han gjorde det igen"). The two pooled vectors
@@ -24,11 +24,15 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assistant.errors import UserError
 from assistant.models import Registry, verify
+
+if TYPE_CHECKING:
+    from assistant.schema import Passage
 
 CONTEXT_TOKENS = 2048  # a passage is at most 400 characters; a longer report is read in windows of this size
 
@@ -258,13 +262,13 @@ class HiddenStateEncoder:
                 self._cache.put(name, missing, np.asarray([fresh[k] for k in missing]))
         return np.asarray([v if v is not None else fresh[k] for k, v in zip(keys, cached, strict=True)])
 
-    def embed_passages(self, passages: list) -> list[list[float]]:
+    def embed_passages(self, passages: list[Passage]) -> list[list[float]]:
         """Vectors of passages (``assistant.schema.Passage``). With ``context``, each passage's vector
         alone is averaged with its vector read among the passages given of its report, in their order."""
         alone = self._embed_cached(self._alone_name, [p.text for p in passages], self._run)
         if not self.context:
             return alone.tolist()
-        reports: dict[str, list] = {}
+        reports: dict[str, list[Passage]] = {}
         for passage in sorted(passages, key=lambda p: p.n):
             reports.setdefault(passage.report_id, []).append(passage)
         in_report: dict[str, np.ndarray] = {}
