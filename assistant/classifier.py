@@ -30,7 +30,7 @@ import numpy as np
 
 from assistant.errors import UserError
 from assistant.extract import ExtractionStats
-from assistant.passages import split_passages
+from assistant.passages import by_report, split_passages
 from assistant.schema import Category, Finding, Passage, Polarity, Report
 
 MIN_POSITIVES = 4
@@ -285,10 +285,8 @@ class ClassifierExtractor:
         return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
 
     def probabilities(self, passages: list[Passage]) -> np.ndarray:
-        reports: dict[str, list[str]] = {}
-        for passage in sorted(passages, key=lambda p: p.n):
-            reports.setdefault(passage.report_id, []).append(passage.text)
-        keys = {p.passage_id: self._cache_key(p, tuple(reports[p.report_id])) for p in passages}
+        reports = {report_id: tuple(p.text for p in members) for report_id, members in by_report(passages).items()}
+        keys = {p.passage_id: self._cache_key(p, reports[p.report_id]) for p in passages}
         rows: dict[str, list[float]] = {}
         if self.store is not None:
             for passage in passages:

@@ -30,6 +30,7 @@ import numpy as np
 
 from assistant.errors import UserError
 from assistant.models import Registry, verify
+from assistant.passages import by_report
 
 if TYPE_CHECKING:
     from assistant.schema import Passage
@@ -216,10 +217,13 @@ class HiddenStateEncoder:
         vectors = []
         for text in texts:
             states = self._decode(self._llama.tokenize(text.encode("utf-8"))[:CONTEXT_TOKENS])
-            if states is None:
+            if states is not None:
+                vectors.append(states.mean(axis=0))
+            else:  # the model's final, pooled output
                 dim = self._llama.n_embd()
-                states = np.array(llama_cpp.llama_get_embeddings_seq(self._context.ctx, 0)[:dim], dtype=np.float32)
-            vectors.append(states.mean(axis=0) if states.ndim == 2 else states)
+                vectors.append(
+                    np.array(llama_cpp.llama_get_embeddings_seq(self._context.ctx, 0)[:dim], dtype=np.float32)
+                )
         self._context.kv_cache_clear()
         return vectors
 
@@ -268,11 +272,8 @@ class HiddenStateEncoder:
         alone = self._embed_cached(self._alone_name, [p.text for p in passages], self._run)
         if not self.context:
             return alone.tolist()
-        reports: dict[str, list[Passage]] = {}
-        for passage in sorted(passages, key=lambda p: p.n):
-            reports.setdefault(passage.report_id, []).append(passage)
         in_report: dict[str, np.ndarray] = {}
-        for members in reports.values():
+        for members in by_report(passages).values():
             texts = [p.text for p in members]
             keys = [json.dumps([texts, i], ensure_ascii=False) for i in range(len(texts))]
 

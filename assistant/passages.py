@@ -133,3 +133,11 @@ def split_passages(report: Report, max_chars: int = 400) -> list[Passage]:
         )
         for n, (start, end) in enumerate(groups, start=1)
     ]
+
+
+def by_report(passages: list[Passage]) -> dict[str, list[Passage]]:
+    """The passages grouped by report, each report's in reading order (its context for the classifier)."""
+    reports: dict[str, list[Passage]] = {}
+    for passage in sorted(passages, key=lambda p: p.n):
+        reports.setdefault(passage.report_id, []).append(passage)
+    return reports
