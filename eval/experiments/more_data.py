@@ -1,0 +1,136 @@
+"""Experiment (issue 3): does more annotated data help the hidden-state classifier on writers it has not seen?
+
+Not part of the product. Out of fold on the extra writers' sets (``eval/data/extra/``), folds holding
+whole children out, train + dev + blind A always in training: the first six sets (c-h) scored with
+and without the later twelve (i-n) in training, and the other way round. Prints report-level
+micro-F1 (precision, recall) of the classifier alone and of its union with the lexicon, and the
+share of passages' gold labels found, at shifts 0.1-0.3. Reads the vectors from the feature cache
+that ``eval/experiments/llm_features.py --context`` filled (they are computed if missing).
+
+    .venv/bin/python -m eval.experiments.more_data
+"""
+
+import glob
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import GroupKFold
+
+from assistant.classifier import RECIPES, Recipe, train
+from assistant.hidden_states import FeatureCache, HiddenStateEncoder, layers_at
+from assistant.lexicon import tag
+from assistant.models import Registry
+from assistant.schema import Polarity
+from assistant.settings import Settings
+from eval.gold import load_gold_files
+
+
+def rows(paths):
+    out = []
+    for report in load_gold_files([Path(p) for p in paths]):
+        lp = report.labelled_passages(MAXC)
+        vecs = enc.embed_passages([p for p, _ in lp])
+        for (p, labels), v in zip(lp, vecs, strict=True):
+            out.append(
+                dict(
+                    rid=report.report_id,
+                    p=p,
+                    labels=labels,
+                    v=np.asarray(v),
+                    pos=report.positive_categories,
+                    neu=report.neutral_categories,
+                )
+            )
+    return out
+
+
+class Fixed:
+    name = "fixed"
+
+    def __init__(self, m):
+        self.m = m
+
+    def embed_passages(self, ps):
+        assert len(ps) == len(self.m)
+        return self.m
+
+
+def f1(found, test):
+    tp = fp = fn = 0
+    seen = {}
+    for r in test:
+        seen.setdefault(r["rid"], r)
+    for rid, r0 in seen.items():
+        got = found.get(rid, set())
+        tp += len(got & r0["pos"])
+        fn += len(r0["pos"] - got)
+        fp += len(got - r0["pos"] - r0["neu"])
+    return round(2 * tp / max(1, 2 * tp + fp + fn), 3), round(tp / max(1, tp + fp), 2), round(tp / max(1, tp + fn), 2)
+
+
+def oof(target, always, shift=0.2, c=0.1):
+    children = [r["p"].child_id for r in target]
+    P = T = cats = None
+    for tri, tei in GroupKFold(4).split(target, groups=children):
+        tr = always + [target[i] for i in tri]
+        clf = train(
+            [(r["p"], r["labels"]) for r in tr],
+            Fixed(np.asarray([r["v"] for r in tr])),
+            [],
+            "llm",
+            "",
+            Recipe(c=c, standardise=True, threshold_shift=0.0),
+            layers,
+        )
+        Pi = clf.probabilities(np.asarray([target[i]["v"] for i in tei], dtype=np.float64))
+        if P is None:
+            cats = list(clf.categories)
+            P = np.zeros((len(target), len(cats)))
+            T = np.ones((len(target), len(cats)))
+        for j, c_ in enumerate(clf.categories):
+            k = cats.index(c_) if c_ in cats else None
+            if k is None:
+                continue
+            P[tei, k] = Pi[:, j]
+            T[tei, k] = clf.thresholds[j]
+    lex = defaultdict(set)
+    for r in target:
+        lex[r["rid"]] |= {h.category for h in tag(r["p"].text) if h.polarity != Polarity.negated}
+    res = {}
+    for s in (0.1, 0.2, 0.3):
+        hits = np.minimum(T + s, 0.99) <= P
+        found = defaultdict(set)
+        lab = hit = 0
+        for r, h in zip(target, hits, strict=True):
+            got = {c_ for c_, x in zip(cats, h, strict=True) if x}
+            found[r["rid"]] |= got
+            lab += len(r["labels"])
+            hit += len(r["labels"] & got)
+        uni = {rid: found[rid] | lex[rid] for rid in {r["rid"] for r in target}}
+        res[s] = (f1(found, target), f1(uni, target), round(hit / max(1, lab), 3))
+    return f1(lex, target), res
+
+
+if __name__ == "__main__":  # a script: the model and the vectors are loaded only when run
+    settings = Settings()
+    MAXC = settings.ingest.max_passage_chars
+    registry = Registry.load(settings.llm.registry, settings.llm.models_dir)
+    layers = layers_at(registry, None, RECIPES["llm"].depths)
+    enc = HiddenStateEncoder(
+        registry, None, 2, FeatureCache(Path("eval/.cache/features.sqlite")), layers=layers, context=True
+    )
+    base = rows(["eval/data/corpus/train.jsonl", "eval/data/corpus/dev.jsonl", "eval/data/blind/blind_a.jsonl"])
+    old = rows(sorted(glob.glob("eval/data/extra/extra_[c-h].jsonl")))
+    new = rows(sorted(glob.glob("eval/data/extra/extra_[i-n].jsonl")))
+    print(len(base), len(old), len(new), flush=True)
+    for name, target, always in [
+        ("old OOF, base", old, base),
+        ("old OOF, base+new", old, base + new),
+        ("new OOF, base", new, base),
+        ("new OOF, base+old", new, base + old),
+    ]:
+        lexf, res = oof(target, always)
+        print(name, "lexicon", lexf, flush=True)
+        for s, (c_, u, pr) in res.items():
+            print(f"   shift {s}: classifier {c_} union {u} passage-recall {pr}", flush=True)
