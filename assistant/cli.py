@@ -162,7 +162,7 @@ def train(
     ] = None,
 ):
     """Train the passage classifier from annotated reports (train split only, never test)."""
-    from assistant.classifier import MIN_CHILDREN, MIN_POSITIVES, RECIPES
+    from assistant.classifier import MIN_CHILDREN, MIN_POSITIVES, NETWORK_MIN_PASSAGES, RECIPES
     from assistant.classifier import train as train_classifier
     from assistant.schema import Category
     from eval.gold import load_gold_files
@@ -193,7 +193,11 @@ def train(
     classifier = train_classifier(examples, encoder, [str(p) for p in gold], features, encoder_model, layers=layers)
     target = out or settings.extractor.classifier_path
     classifier.save(target)
-    typer.echo(f"{len(examples)} passager, {len(classifier.categories)} kategorier ({encoder.name}) -> {target}")
+    kind = "ett nätverk för alla kategorier" if classifier.hidden_weights is not None else "en regression per kategori"
+    typer.echo(f"{len(examples)} passager, {len(classifier.categories)} kategorier, {kind} ({encoder.name})")
+    typer.echo(f"-> {target}")
+    if RECIPES[features].hidden and classifier.hidden_weights is None:
+        typer.echo(f"  (nätverket kräver minst {NETWORK_MIN_PASSAGES} passager)")
     for category, f1 in classifier.cv_f1.items():
         typer.echo(f"  {category}: korsvaliderad F1 {float(f1):.2f}")
     for category in (c for c in Category if c not in classifier.categories):

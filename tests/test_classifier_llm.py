@@ -65,6 +65,9 @@ def test_train_records_the_encoder_its_scaling_and_stricter_thresholds(trained):
     # cross-validated thresholds start at 0.2; the llm recipe adds its shift on top
     assert classifier.thresholds.min() >= 0.2 + RECIPES["llm"].threshold_shift - 1e-9
     assert len(classifier.categories) >= 10
+    # the train split is too small for the recipe's network: the trainer says so
+    assert classifier.hidden_weights is None and RECIPES["llm"].hidden
+    assert "en regression per kategori" in stdout and "nätverket kräver minst" in stdout
 
 
 def test_cached_vectors_are_those_the_model_gives(trained):

@@ -7,7 +7,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from assistant.classifier import TrainedClassifier, train
+import numpy as np
+import pytest
+
+from assistant.classifier import NETWORK_MIN_PASSAGES, Recipe, TrainedClassifier, _forward, train
 from assistant.schema import Category
 from eval.gold import load_gold_files
 
@@ -80,3 +83,50 @@ def test_train_names_the_categories_it_could_not_learn(tmp_path):
     assert missing
     for category in Category:
         assert (f"{category.value}: inte inlärd" in result.stdout) == (category in missing)
+
+
+def test_a_network_recipe_is_saved_whole_and_repeatable(embedder, tmp_path):
+    """The llm recipe's network (here on MiniLM vectors of enough passages): the file gives the
+    probabilities the trained object gave, and the same data gives the same network (a caseworker's
+    classifier must not change by chance)."""
+    examples = [
+        example
+        for path in [TRAIN, *sorted((ROOT / "eval" / "data" / "extra").glob("extra_[c-k].jsonl"))]
+        for report in load_gold_files([path])
+        for example in report.labelled_passages(400)
+    ]
+    assert len(examples) >= NETWORK_MIN_PASSAGES
+    recipe = Recipe(c=1.0, standardise=True, threshold_shift=0.0, hidden=32)
+    network = train(examples, embedder, [], recipe=recipe)
+    assert network.hidden_weights.shape == (network.dim, 32)
+    assert network.weights.shape == (len(network.categories), 32)
+    network.save(tmp_path / "network.npz")
+    loaded = TrainedClassifier.load(tmp_path / "network.npz")
+    vectors = np.asarray(embedder.embed_passages([p for p, _ in examples]))
+    probabilities = network.probabilities(vectors)
+    assert np.allclose(loaded.probabilities(vectors), probabilities)
+    assert np.allclose(train(examples, embedder, [], recipe=recipe).probabilities(vectors), probabilities)
+    for column, category in enumerate(network.categories):
+        carries = np.array([category in labels for _, labels in examples])
+        assert probabilities[carries, column].mean() > probabilities[~carries, column].mean() + 0.1, category
+
+
+def test_a_small_set_gets_regressions_even_when_the_recipe_names_a_network(embedder):
+    examples = _train_examples()
+    assert len(examples) < NETWORK_MIN_PASSAGES
+    classifier = train(examples, embedder, [], recipe=Recipe(c=1.0, standardise=True, threshold_shift=0.0, hidden=32))
+    assert classifier.hidden_weights is None
+    assert classifier.weights.shape == (len(classifier.categories), classifier.dim)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # any weights will do
+def test_the_network_reads_as_scikit_learn_computes_it():
+    """The file keeps the network's weights, not the scikit-learn object: the forward pass must be its own."""
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(200, 12))
+    labels = np.column_stack([vectors[:, 0] > 0, vectors[:, 1] + vectors[:, 2] > 0.5, vectors[:, 3] < -1])
+    network = MLPClassifier(hidden_layer_sizes=(8,), max_iter=500, random_state=0).fit(vectors, labels.astype(int))
+    ours = _forward(vectors, network.coefs_[1].T, network.intercepts_[1], network.coefs_[0], network.intercepts_[0])
+    assert np.allclose(ours, network.predict_proba(vectors))

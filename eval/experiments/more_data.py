@@ -27,23 +27,39 @@ from eval.experiments.llm_features import report_f1
 from eval.gold import load_gold_files
 
 
-def rows(paths):
+def rows(paths, enc, max_chars):
+    """Each passage of the files with its labels and vector; ``source``: the file, i.e. the writer."""
     out = []
-    for report in load_gold_files([Path(p) for p in paths]):
-        lp = report.labelled_passages(MAXC)
-        vecs = enc.embed_passages([p for p, _ in lp])
-        for (p, labels), v in zip(lp, vecs, strict=True):
-            out.append(
-                dict(
-                    rid=report.report_id,
-                    p=p,
-                    labels=labels,
-                    v=np.asarray(v),
-                    pos=report.positive_categories,
-                    neu=report.neutral_categories,
+    for path in map(Path, paths):
+        for report in load_gold_files([path]):
+            lp = report.labelled_passages(max_chars)
+            vecs = enc.embed_passages([p for p, _ in lp])
+            for (p, labels), v in zip(lp, vecs, strict=True):
+                out.append(
+                    dict(
+                        rid=report.report_id,
+                        source=path.stem,
+                        p=p,
+                        labels=labels,
+                        v=np.asarray(v),
+                        pos=report.positive_categories,
+                        neu=report.neutral_categories,
+                    )
                 )
-            )
     return out
+
+
+BASE = ["eval/data/corpus/train.jsonl", "eval/data/corpus/dev.jsonl", "eval/data/blind/blind_a.jsonl"]
+
+
+def cached_encoder():
+    """The product's reading of the active model, from the feature cache; and the passage length."""
+    settings = Settings()
+    registry = Registry.load(settings.llm.registry, settings.llm.models_dir)
+    layers = layers_at(registry, None, RECIPES["llm"].depths)
+    cache = FeatureCache(Path("eval/.cache/features.sqlite"))
+    encoder = HiddenStateEncoder(registry, None, settings.llm.n_threads, cache, layers=layers, context=True)
+    return encoder, settings.ingest.max_passage_chars
 
 
 class Fixed:
@@ -64,20 +80,16 @@ def f1(found, test):
     return score["micro_f1"], round(tp / max(1, tp + fp), 2), round(tp / max(1, tp + fn), 2)
 
 
-def oof(target, always, c=0.1):
-    children = [r["p"].child_id for r in target]
+REGRESSIONS = Recipe(c=0.1, standardise=True, threshold_shift=0.0)  # the shifts are applied when scoring
+
+
+def oof(target, always, recipe=REGRESSIONS, by="child"):
+    """Out of fold on ``target``, four folds holding out whole children (or with ``by="source"`` whole writers)."""
+    groups = [r["p"].child_id if by == "child" else r[by] for r in target]
     P = T = cats = None
-    for tri, tei in GroupKFold(4).split(target, groups=children):
+    for tri, tei in GroupKFold(4).split(target, groups=groups):
         tr = always + [target[i] for i in tri]
-        clf = train(
-            [(r["p"], r["labels"]) for r in tr],
-            Fixed(np.asarray([r["v"] for r in tr])),
-            [],
-            "llm",
-            "",
-            Recipe(c=c, standardise=True, threshold_shift=0.0),
-            layers,
-        )
+        clf = train([(r["p"], r["labels"]) for r in tr], Fixed(np.asarray([r["v"] for r in tr])), [], "llm", "", recipe)
         Pi = clf.probabilities(np.asarray([target[i]["v"] for i in tei], dtype=np.float64))
         if P is None:
             cats = list(clf.categories)
@@ -108,16 +120,10 @@ def oof(target, always, c=0.1):
 
 
 if __name__ == "__main__":  # a script: the model and the vectors are loaded only when run
-    settings = Settings()
-    MAXC = settings.ingest.max_passage_chars
-    registry = Registry.load(settings.llm.registry, settings.llm.models_dir)
-    layers = layers_at(registry, None, RECIPES["llm"].depths)
-    enc = HiddenStateEncoder(
-        registry, None, 2, FeatureCache(Path("eval/.cache/features.sqlite")), layers=layers, context=True
-    )
-    base = rows(["eval/data/corpus/train.jsonl", "eval/data/corpus/dev.jsonl", "eval/data/blind/blind_a.jsonl"])
-    old = rows(sorted(glob.glob("eval/data/extra/extra_[c-h].jsonl")))
-    new = rows(sorted(glob.glob("eval/data/extra/extra_[i-n].jsonl")))
+    enc, maxc = cached_encoder()
+    base = rows(BASE, enc, maxc)
+    old = rows(sorted(glob.glob("eval/data/extra/extra_[c-h].jsonl")), enc, maxc)
+    new = rows(sorted(glob.glob("eval/data/extra/extra_[i-n].jsonl")), enc, maxc)
     print(len(base), len(old), len(new), flush=True)
     for name, target, always in [
         ("old OOF, base", old, base),
