@@ -54,9 +54,8 @@ class Recipe:
     threshold_shift: float  # added to the cross-validated threshold: stricter on unseen writers
     depths: tuple[float, ...] = ()  # llm features: layers at these fractions of the model's depth, averaged
     context: bool = False  # llm features: each passage also read inside its report (assistant/hidden_states.py)
-    hidden: int = (
-        0  # > 0, from NETWORK_MIN_PASSAGES passages: one network for all categories with this many hidden units
-    )
+    # > 0: one network for all categories with this many hidden units (from NETWORK_MIN_PASSAGES passages)
+    hidden: int = 0
     alpha: float = 0.1  # the network's L2 penalty
 
 
@@ -67,8 +66,8 @@ class Recipe:
 # report as well was chosen the same way once the extra writers' sets were in training (A: 0.65 -> 0.72;
 # out of fold on the extra sets, union with the lexicon 0.69 -> 0.73). With 5,751 passages, one network
 # for all categories beat the regressions out of fold on the extra sets, whole writers held out (classifier
-# 0.71 -> 0.74, union 0.74 -> 0.77; eval/experiments/network.py); C then applies only below
-# NETWORK_MIN_PASSAGES.
+# 0.71 -> 0.73, union with the lexicon 0.74 -> 0.76; eval/experiments/network.py); C then applies only
+# below NETWORK_MIN_PASSAGES.
 RECIPES: dict[str, Recipe] = {
     "sentence": Recipe(c=2.0, standardise=False, threshold_shift=0.0),
     "llm": Recipe(
