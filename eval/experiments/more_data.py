@@ -80,6 +80,20 @@ def f1(found, test):
     return score["micro_f1"], round(tp / max(1, tp + fp), 2), round(tp / max(1, tp + fn), 2)
 
 
+def fitted(training, recipe):
+    """``assistant.classifier.train`` on these rows' cached vectors."""
+    examples = [(r["p"], r["labels"]) for r in training]
+    return train(examples, Fixed(np.asarray([r["v"] for r in training])), [], "llm", "", recipe)
+
+
+def found_by_report(scored, hits, categories):
+    """The categories each report's passages reached (``hits``: passages x categories)."""
+    found = defaultdict(set)
+    for r, row in zip(scored, hits, strict=True):
+        found[r["rid"]] |= {category for category, hit in zip(categories, row, strict=True) if hit}
+    return found
+
+
 REGRESSIONS = Recipe(c=0.1, standardise=True, threshold_shift=0.0)  # the shifts are applied when scoring
 
 
@@ -89,7 +103,7 @@ def oof(target, always, recipe=REGRESSIONS, by="child"):
     P = T = cats = None
     for tri, tei in GroupKFold(4).split(target, groups=groups):
         tr = always + [target[i] for i in tri]
-        clf = train([(r["p"], r["labels"]) for r in tr], Fixed(np.asarray([r["v"] for r in tr])), [], "llm", "", recipe)
+        clf = fitted(tr, recipe)
         Pi = clf.probabilities(np.asarray([target[i]["v"] for i in tei], dtype=np.float64))
         if P is None:
             cats = list(clf.categories)
@@ -107,13 +121,10 @@ def oof(target, always, recipe=REGRESSIONS, by="child"):
     res = {}
     for s in (0.1, 0.2, 0.3):
         hits = np.minimum(T + s, 0.99) <= P
-        found = defaultdict(set)
-        lab = hit = 0
-        for r, h in zip(target, hits, strict=True):
-            got = {c_ for c_, x in zip(cats, h, strict=True) if x}
-            found[r["rid"]] |= got
-            lab += len(r["labels"])
-            hit += len(r["labels"] & got)
+        found = found_by_report(target, hits, cats)
+        lab = sum(len(r["labels"]) for r in target)
+        got = [{c_ for c_, x in zip(cats, h, strict=True) if x} for h in hits]
+        hit = sum(len(r["labels"] & passage_got) for r, passage_got in zip(target, got, strict=True))
         uni = {rid: found[rid] | lex[rid] for rid in {r["rid"] for r in target}}
         res[s] = (f1(found, target), f1(uni, target), round(hit / max(1, lab), 3))
     return f1(lex, target), res
