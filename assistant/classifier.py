@@ -12,8 +12,13 @@ Two kinds of features (``assistant train --features``):
 ``assistant train --gold FILE.jsonl`` writes the model file named in settings
 (``extractor.classifier_path``); the file names the features it was trained on,
 and ``ClassifierExtractor`` uses the same. The classifier says which categories a
-passage carries; polarity comes from the lexicon's negation and hedge scope, and
-the quote is the whole passage.
+passage carries; polarity comes from the lexicon's negation and hedge scope.
+
+A category is found in a report where a passage reaches its threshold (stricter than the best
+one for passages, since unseen writers differ); once found, it is cited in every passage of that
+report reaching the passage-level threshold. A citation is not the whole passage but its clauses
+that themselves reach that threshold, read from the same pass (a denial after "men" in a passage
+that carries a finding is then not cited as the finding).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import numpy as np
 
 from assistant.errors import UserError
 from assistant.extract import ExtractionStats
+from assistant.lexicon import clause_spans
 from assistant.passages import by_report, split_passages
 from assistant.schema import Category, Finding, Passage, Polarity, Report
 
@@ -86,6 +92,8 @@ class Encoder(Protocol):
 
     def embed_passages(self, passages: list[Passage]) -> list[list[float]]: ...
 
+    def embed_spans(self, passages: list[Passage], spans: list[list[tuple[int, int]]]) -> list[list[list[float]]]: ...
+
 
 @dataclass
 class TrainedClassifier:
@@ -94,7 +102,7 @@ class TrainedClassifier:
     categories: list[Category]
     weights: np.ndarray  # (categories, dim)
     bias: np.ndarray  # (categories,)
-    thresholds: np.ndarray  # (categories,)
+    thresholds: np.ndarray  # (categories,): a passage reaching it finds the category in its report
     trained_on: list[str] = field(default_factory=list)
     trained_at: str = ""
     cv_f1: dict[str, float] = field(default_factory=dict)
@@ -106,6 +114,13 @@ class TrainedClassifier:
     scale: np.ndarray | None = None
     hidden_weights: np.ndarray | None = None  # a network: (dim, units); then weights are (categories, units)
     hidden_bias: np.ndarray | None = None
+    # (categories,): the cross-validated best for passages, before the recipe's shift; a found category
+    # is cited in every passage and clause reaching it. Files from before it cite at ``thresholds``.
+    citation_thresholds: np.ndarray | None = None
+
+    @property
+    def cite_at(self) -> np.ndarray:
+        return self.thresholds if self.citation_thresholds is None else self.citation_thresholds
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
         if self.mean is not None:
@@ -118,6 +133,8 @@ class TrainedClassifier:
         scaling = {} if self.mean is None else {"mean": self.mean, "scale": self.scale}
         if self.hidden_weights is not None:
             scaling |= {"hidden_weights": self.hidden_weights, "hidden_bias": self.hidden_bias}
+        if self.citation_thresholds is not None:
+            scaling["citation_thresholds"] = self.citation_thresholds
         np.savez(
             partial,
             weights=self.weights,
@@ -168,6 +185,7 @@ class TrainedClassifier:
             scale=data.get("scale"),
             hidden_weights=data.get("hidden_weights"),
             hidden_bias=data.get("hidden_bias"),
+            citation_thresholds=data.get("citation_thresholds"),
         )
 
 
@@ -225,16 +243,18 @@ def train(
     labels = np.column_stack([targets[category] for category in categories])
     fit = _fit_network if recipe.hidden and len(examples) >= NETWORK_MIN_PASSAGES else _fit_regressions
     parameters, scores = fit(vectors, labels, children, recipe)
-    thresholds, cv_f1 = [], {}
+    thresholds, citation_thresholds, cv_f1 = [], [], {}
     for column, category in enumerate(categories):
         threshold, best = _best_threshold(scores[:, column], labels[:, column])
         thresholds.append(min(threshold + recipe.threshold_shift, 0.99))
+        citation_thresholds.append(threshold)
         cv_f1[category.value] = best
     return TrainedClassifier(
         embedding_model=encoder.name,
         dim=vectors.shape[1],
         categories=categories,
         thresholds=np.array(thresholds),
+        citation_thresholds=np.array(citation_thresholds),
         trained_on=sources,
         trained_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         cv_f1=cv_f1,
@@ -308,12 +328,14 @@ def _best_threshold(scores: np.ndarray, target: np.ndarray) -> tuple[float, floa
     return best_threshold, best_f1
 
 
-def lexicon_polarity(lexicon) -> Callable[[Passage, Category], Polarity]:
-    """Polarity from the lexicon: its hits of that category if any, else any negation or hedge in the passage."""
+def lexicon_polarity(lexicon) -> Callable[[str, Category], Polarity]:
+    """Polarity of a quote from the lexicon: its cues of that category if it has any (the most
+    doubtful one wins), else the clause-wide denials and hedges in it (``Lexicon.clause_polarity``)."""
 
-    def polarity_of(passage: Passage, category: Category) -> Polarity:
-        hits = lexicon.tag(passage.text)
-        own = [h.polarity for h in hits if h.category == category] or [h.polarity for h in hits]
+    def polarity_of(text: str, category: Category) -> Polarity:
+        own = [hit.polarity for hit in lexicon.tag(text) if hit.category == category]
+        if not own:
+            return lexicon.clause_polarity(text)
         for polarity in (Polarity.negated, Polarity.hedged):
             if polarity in own:
                 return polarity
@@ -322,8 +344,16 @@ def lexicon_polarity(lexicon) -> Callable[[Passage, Category], Polarity]:
     return polarity_of
 
 
+@dataclass(frozen=True)
+class PassageScores:
+    """A passage's probability of each category, and each of its clauses' (start, end, probabilities)."""
+
+    passage: list[float]
+    clauses: list[tuple[int, int, list[float]]]
+
+
 class ClassifierExtractor:
-    """Findings where a passage's probability reaches its category's threshold.
+    """Findings where passages reach their category's threshold, cited by clause (module docstring).
 
     Probabilities are cached per passage text and classifier file: with llm features a
     passage costs a model pass, and a second summary of the same child must not.
@@ -333,7 +363,7 @@ class ClassifierExtractor:
         self,
         classifier: TrainedClassifier,
         encoder: Encoder,
-        polarity_of: Callable[[Passage, Category], Polarity],
+        polarity_of: Callable[[str, Category], Polarity],
         store=None,
         digest: str = "",
     ):
@@ -349,29 +379,40 @@ class ClassifierExtractor:
         self.digest = digest
         self.tag = f"classifier ({classifier.features}) {classifier.trained_at}"
 
-    def _cache_key(self, passage: Passage, report: tuple[str, ...]) -> str:
+    def cache_key(self, passage: Passage, report: tuple[str, ...]) -> str:
         """A classifier that reads passages in their report gives another probability in another report."""
-        material = ["classify", passage.text, self.digest] + ([list(report)] if self.classifier.context else [])
+        material = ["classify-clauses", passage.text, self.digest] + ([list(report)] if self.classifier.context else [])
         return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
 
-    def probabilities(self, passages: list[Passage]) -> np.ndarray:
+    def scores(self, passages: list[Passage]) -> list[PassageScores]:
         reports = {report_id: tuple(p.text for p in members) for report_id, members in by_report(passages).items()}
-        keys = {p.passage_id: self._cache_key(p, reports[p.report_id]) for p in passages}
-        rows: dict[str, list[float]] = {}
+        keys = {p.passage_id: self.cache_key(p, reports[p.report_id]) for p in passages}
+        found: dict[str, PassageScores] = {}
         if self.store is not None:
             for passage in passages:
                 cached = self.store.cached(keys[passage.passage_id])
                 if cached is not None:
-                    rows[passage.passage_id] = cached
-        unread = {p.report_id for p in passages if p.passage_id not in rows}
+                    found[passage.passage_id] = PassageScores(
+                        cached["passage"], [(start, end, row) for start, end, row in cached["clauses"]]
+                    )
+        unread = {p.report_id for p in passages if p.passage_id not in found}
         missing = [p for p in passages if p.report_id in unread]  # whole reports: the context of each passage
         if missing:
-            vectors = np.asarray(self.encoder.embed_passages(missing))
-            for passage, row in zip(missing, self.classifier.probabilities(vectors).tolist(), strict=True):
-                rows[passage.passage_id] = row
+            clauses = [clause_spans(p.text) for p in missing]
+            spans = [[(0, len(p.text)), *own] for p, own in zip(missing, clauses, strict=True)]
+            vectors = self.encoder.embed_spans(missing, spans)
+            for passage, own, stretches in zip(missing, clauses, vectors, strict=True):
+                rows = self.classifier.probabilities(np.asarray(stretches)).tolist()
+                scored = PassageScores(rows[0], [(s, e, row) for (s, e), row in zip(own, rows[1:], strict=True)])
+                found[passage.passage_id] = scored
                 if self.store is not None:
-                    self.store.cache(keys[passage.passage_id], "classify", row, passage.child_id)
-        return np.array([rows[p.passage_id] for p in passages]).reshape(len(passages), len(self.classifier.categories))
+                    self.store.cache(
+                        keys[passage.passage_id],
+                        "classify",
+                        {"passage": scored.passage, "clauses": scored.clauses},
+                        passage.child_id,
+                    )
+        return [found[p.passage_id] for p in passages]
 
     def extract(
         self,
@@ -379,18 +420,28 @@ class ClassifierExtractor:
         previous: dict[str, str],
         progress: Callable[[int, int], None] | None = None,
     ) -> tuple[list[Finding], ExtractionStats]:
+        categories, thresholds = self.classifier.categories, self.classifier.thresholds
+        scored = self.scores(passages)
+        found_in = {
+            (passage.report_id, category)
+            for passage, scores in zip(passages, scored, strict=True)
+            for category, reached in zip(categories, np.array(scores.passage) >= thresholds, strict=True)
+            if reached
+        }
         findings: list[Finding] = []
-        for passage, row in zip(passages, self.probabilities(passages), strict=True):
-            for category, probability, threshold in zip(
-                self.classifier.categories, row, self.classifier.thresholds, strict=True
-            ):
-                if probability >= threshold:
+        for passage, scores in zip(passages, scored, strict=True):
+            for column, category in enumerate(categories):
+                probability = scores.passage[column]
+                if (passage.report_id, category) not in found_in or probability < self.classifier.cite_at[column]:
+                    continue
+                for start, end in self._cited(scores, column):
+                    quote = passage.text[start:end]
                     findings.append(
                         Finding(
                             passage_id=passage.passage_id,
                             category=category,
-                            polarity=self.polarity_of(passage, category),
-                            quote=passage.text,
+                            polarity=self.polarity_of(quote, category),
+                            quote=quote,
                             method="classifier",
                             confidence=float(probability),
                         )
@@ -398,3 +449,20 @@ class ClassifierExtractor:
         if progress:
             progress(len(passages), len(passages))
         return findings, ExtractionStats(passages=len(passages))
+
+    def _cited(self, scores: PassageScores, column: int) -> list[tuple[int, int]]:
+        """The runs of consecutive clauses reaching the citation threshold; else the likeliest clause."""
+        if not scores.clauses:
+            return []
+        threshold = self.classifier.cite_at[column]
+        reaching = [row[column] >= threshold for _, _, row in scores.clauses]
+        if not any(reaching):
+            best = max(range(len(scores.clauses)), key=lambda i: scores.clauses[i][2][column])
+            reaching[best] = True
+        runs: list[tuple[int, int]] = []
+        for index, (start, end, _) in enumerate(scores.clauses):
+            if reaching[index] and index and reaching[index - 1]:
+                runs[-1] = (runs[-1][0], end)
+            elif reaching[index]:
+                runs.append((start, end))
+        return runs

@@ -8,6 +8,7 @@ passages (``assistant.redact``) keep these offsets and map their placeholders ba
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from assistant.schema import Passage, Report
 
@@ -141,3 +142,13 @@ def by_report(passages: list[Passage]) -> dict[str, list[Passage]]:
     for passage in sorted(passages, key=lambda p: p.n):
         reports.setdefault(passage.report_id, []).append(passage)
     return reports
+
+
+def stretches_as_texts(
+    embed: Callable[[list[str]], list[list[float]]], passages: list[Passage], spans: list[list[tuple[int, int]]]
+) -> list[list[list[float]]]:
+    """Stretches of passages (character offsets) embedded each as a text of its own, for encoders
+    that cannot pool a stretch out of their reading of the whole passage."""
+    texts = [passage.text[start:end] for passage, own in zip(passages, spans, strict=True) for start, end in own]
+    vectors = iter(embed(texts))
+    return [[next(vectors) for _ in own] for own in spans]

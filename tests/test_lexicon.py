@@ -7,7 +7,8 @@ import time
 import pytest
 import yaml
 
-from assistant.lexicon import LexiconHit, tag
+from assistant.classifier import lexicon_polarity
+from assistant.lexicon import LexiconHit, clause_spans, lexicon_for, tag
 from assistant.schema import Actor, Category, Polarity, Source, Victim
 from assistant.taxonomy import DEFAULT_TAXONOMY_PATH, load_taxonomy
 
@@ -416,3 +417,45 @@ def test_paraphrase_traps(text, category):
 def test_aldrig_inside_a_cue_does_not_negate_it():
     hit = one("Mamman har sagt att han aldrig mer ska få träffa sonen igen.", C.parental_conflict)
     assert hit.polarity != P.negated
+
+
+def test_clauses_part_at_men_and_semicolons_but_not_at_abbreviations():
+    """The classifier cites clauses: a denial after "men" must stand apart from the finding before it."""
+    text = (
+        "Lägenheten var stökig och det luktade sopor, men det fanns mat i kylen. "
+        "Pappan kom hem kl. 23 bl.a. med en kompis; de var berusade.\n\nInget mer."
+    )
+    clauses = [text[start:end] for start, end in clause_spans(text)]
+    assert clauses == [
+        "Lägenheten var stökig och det luktade sopor",
+        "det fanns mat i kylen.",
+        "Pappan kom hem kl. 23 bl.a. med en kompis",
+        "de var berusade.",
+        "Inget mer.",
+    ]
+    assert clause_spans("   ") == [] and clause_spans("Ett ord") == [(0, 7)]
+
+
+@pytest.mark.parametrize(
+    ("text", "polarity"),
+    [
+        ("Johan bestrider detta och säger att pengarna går till Alva ändå.", P.negated),
+        ("Inget som tyder på att han dricker.", P.negated),
+        ("Det stämmer inte, säger mamma.", P.negated),
+        ("Hon uppges sova hos mormor när det är bråkigt.", P.hedged),
+        ("Hon vågar inte gå hem efter skolan.", P.affirmed),
+        ("Ingen vuxen var hemma när hon kom.", P.affirmed),
+    ],
+)
+def test_a_quote_without_a_cue_of_its_category_takes_its_clause_wide_denials_and_hedges(text, polarity):
+    """The classifier's quotes: a denial in a passage of its own ("bestrider detta") is not a finding,
+    while "inte" or "ingen" beside a word deny that word, not the clause."""
+    polarity_of = lexicon_polarity(lexicon_for(load_taxonomy()))
+    assert polarity_of(text, C.economic_abuse) == polarity
+
+
+def test_a_quote_s_own_cues_decide_its_polarity_before_the_clause_wide_words():
+    polarity_of = lexicon_polarity(lexicon_for(load_taxonomy()))
+    text = "Enligt uppgift har pappa inte slagit Lisa."
+    assert polarity_of(text, C.physical_violence) == one(text, C.physical_violence).polarity == P.negated
+    assert polarity_of(text, C.economic_abuse) == P.hedged
