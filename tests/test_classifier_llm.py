@@ -66,6 +66,8 @@ def test_train_records_the_encoder_its_scaling_and_stricter_thresholds(trained):
     assert (classifier.scale > 0).all()
     # cross-validated thresholds start at 0.2; the llm recipe adds its shift on top
     assert classifier.thresholds.min() >= 0.2 + RECIPES["llm"].threshold_shift - 1e-9
+    # a found category is cited at the cross-validated best itself, without the shift
+    assert np.allclose(classifier.thresholds - classifier.citation_thresholds, RECIPES["llm"].threshold_shift)
     assert len(classifier.categories) >= 10
     # the train split is too small for the recipe's network: the trainer says so
     assert classifier.hidden_weights is None and RECIPES["llm"].hidden
