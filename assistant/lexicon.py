@@ -27,6 +27,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
+from assistant.passages import strip_span
 from assistant.schema import Actor, Category, Finding, Polarity, Source, Victim
 from assistant.taxonomy import Taxonomy, cue_alternatives, load_taxonomy
 
@@ -374,7 +375,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         spans.append((start, match.end()))
         start = match.end()
     spans.append((start, len(text)))
-    return [_trim(text, s, e) for s, e in spans if text[s:e].strip()]
+    return [strip_span(text, s, e) for s, e in spans if text[s:e].strip()]
 
 
 def clause_spans(text: str) -> list[tuple[int, int]]:
@@ -384,9 +385,9 @@ def clause_spans(text: str) -> list[tuple[int, int]]:
     for sentence_start, sentence_end in sentence_spans(text):
         start = sentence_start
         for match in _CLAUSE_BREAK.finditer(text, sentence_start, sentence_end):
-            clauses.append(_trim(text, start, match.start()))
+            clauses.append(strip_span(text, start, match.start()))
             start = match.end()
-        clauses.append(_trim(text, start, sentence_end))
+        clauses.append(strip_span(text, start, sentence_end))
     return [(s, e) for s, e in clauses if e > s]
 
 
@@ -399,14 +400,6 @@ def _ends_sentence(text: str, match: re.Match[str]) -> bool:
         if before and (before.group(1).lower() in _ABBREVIATIONS or len(before.group(1)) == 1):
             return False
     return True
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 class _Analysis:

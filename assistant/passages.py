@@ -86,7 +86,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         spans.append((start, end))
         start = end
     spans.append((start, len(text)))
-    return [s for s in (_strip(text, a, b) for a, b in spans) if s[1] > s[0]]
+    return [s for s in (strip_span(text, a, b) for a, b in spans) if s[1] > s[0]]
 
 
 def _ends_with_abbreviation(before: str) -> bool:
@@ -100,7 +100,8 @@ def _is_number_dot(text: str, dot: int) -> bool:
     return dot > 0 and text[dot - 1].isdigit() and following[:1] == " " and following[1:2].isdigit()
 
 
-def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without the whitespace at its ends."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
