@@ -12,13 +12,12 @@ Two kinds of features (``assistant train --features``):
 ``assistant train --gold FILE.jsonl`` writes the model file named in settings
 (``extractor.classifier_path``); the file names the features it was trained on,
 and ``ClassifierExtractor`` uses the same. The classifier says which categories a
-passage carries; polarity comes from the lexicon's negation and hedge scope.
+passage carries; polarity comes from the lexicon's negation and hedge scope, and
+the quote is the whole passage.
 
-A category is found in a report where a passage reaches its threshold (stricter than the best
-one for passages, since unseen writers differ); once found, it is cited in every passage of that
-report reaching the passage-level threshold. A citation is not the whole passage but its clauses
-that themselves reach that threshold, read from the same pass (a denial after "men" in a passage
-that carries a finding is then not cited as the finding).
+A category is found in a report where a passage reaches its threshold (the cross-validated best
+for passages plus the recipe's shift, stricter since unseen writers differ); once found, it is
+cited in every passage of that report that reaches the best threshold itself.
 """
 
 from __future__ import annotations
@@ -36,7 +35,6 @@ import numpy as np
 
 from assistant.errors import UserError
 from assistant.extract import ExtractionStats
-from assistant.lexicon import clause_spans
 from assistant.passages import by_report, split_passages
 from assistant.schema import Category, Finding, Passage, Polarity, Report
 
@@ -92,8 +90,6 @@ class Encoder(Protocol):
 
     def embed_passages(self, passages: list[Passage]) -> list[list[float]]: ...
 
-    def embed_spans(self, passages: list[Passage], spans: list[list[tuple[int, int]]]) -> list[list[list[float]]]: ...
-
 
 @dataclass
 class TrainedClassifier:
@@ -115,7 +111,7 @@ class TrainedClassifier:
     hidden_weights: np.ndarray | None = None  # a network: (dim, units); then weights are (categories, units)
     hidden_bias: np.ndarray | None = None
     # (categories,): the cross-validated best for passages, before the recipe's shift; a found category
-    # is cited in every passage and clause reaching it. Files from before it cite at ``thresholds``.
+    # is cited in every passage of the report reaching it. Files from before it cite at ``thresholds``.
     citation_thresholds: np.ndarray | None = None
 
     @property
@@ -344,16 +340,9 @@ def lexicon_polarity(lexicon) -> Callable[[str, Category], Polarity]:
     return polarity_of
 
 
-@dataclass(frozen=True)
-class PassageScores:
-    """A passage's probability of each category, and each of its clauses' (start, end, probabilities)."""
-
-    passage: list[float]
-    clauses: list[tuple[int, int, list[float]]]
-
-
 class ClassifierExtractor:
-    """Findings where passages reach their category's threshold, cited by clause (module docstring).
+    """Findings where passages reach their category's threshold, in the reports where one passage
+    reaches the stricter one (module docstring).
 
     Probabilities are cached per passage text and classifier file: with llm features a
     passage costs a model pass, and a second summary of the same child must not.
@@ -381,38 +370,27 @@ class ClassifierExtractor:
 
     def cache_key(self, passage: Passage, report: tuple[str, ...]) -> str:
         """A classifier that reads passages in their report gives another probability in another report."""
-        material = ["classify-clauses", passage.text, self.digest] + ([list(report)] if self.classifier.context else [])
+        material = ["classify", passage.text, self.digest] + ([list(report)] if self.classifier.context else [])
         return hashlib.sha256(json.dumps(material).encode("utf-8")).hexdigest()
 
-    def scores(self, passages: list[Passage]) -> list[PassageScores]:
+    def probabilities(self, passages: list[Passage]) -> np.ndarray:
         reports = {report_id: tuple(p.text for p in members) for report_id, members in by_report(passages).items()}
         keys = {p.passage_id: self.cache_key(p, reports[p.report_id]) for p in passages}
-        found: dict[str, PassageScores] = {}
+        rows: dict[str, list[float]] = {}
         if self.store is not None:
             for passage in passages:
                 cached = self.store.cached(keys[passage.passage_id])
                 if cached is not None:
-                    found[passage.passage_id] = PassageScores(
-                        cached["passage"], [(start, end, row) for start, end, row in cached["clauses"]]
-                    )
-        unread = {p.report_id for p in passages if p.passage_id not in found}
+                    rows[passage.passage_id] = cached
+        unread = {p.report_id for p in passages if p.passage_id not in rows}
         missing = [p for p in passages if p.report_id in unread]  # whole reports: the context of each passage
         if missing:
-            clauses = [clause_spans(p.text) for p in missing]
-            spans = [[(0, len(p.text)), *own] for p, own in zip(missing, clauses, strict=True)]
-            vectors = self.encoder.embed_spans(missing, spans)
-            for passage, own, stretches in zip(missing, clauses, vectors, strict=True):
-                rows = self.classifier.probabilities(np.asarray(stretches)).tolist()
-                scored = PassageScores(rows[0], [(s, e, row) for (s, e), row in zip(own, rows[1:], strict=True)])
-                found[passage.passage_id] = scored
+            vectors = np.asarray(self.encoder.embed_passages(missing))
+            for passage, row in zip(missing, self.classifier.probabilities(vectors).tolist(), strict=True):
+                rows[passage.passage_id] = row
                 if self.store is not None:
-                    self.store.cache(
-                        keys[passage.passage_id],
-                        "classify",
-                        {"passage": scored.passage, "clauses": scored.clauses},
-                        passage.child_id,
-                    )
-        return [found[p.passage_id] for p in passages]
+                    self.store.cache(keys[passage.passage_id], "classify", row, passage.child_id)
+        return np.array([rows[p.passage_id] for p in passages]).reshape(len(passages), len(self.classifier.categories))
 
     def extract(
         self,
@@ -420,28 +398,24 @@ class ClassifierExtractor:
         previous: dict[str, str],
         progress: Callable[[int, int], None] | None = None,
     ) -> tuple[list[Finding], ExtractionStats]:
-        categories, thresholds = self.classifier.categories, self.classifier.thresholds
-        scored = self.scores(passages)
+        categories = self.classifier.categories
+        probabilities = self.probabilities(passages)
         found_in = {
             (passage.report_id, category)
-            for passage, scores in zip(passages, scored, strict=True)
-            for category, reached in zip(categories, np.array(scores.passage) >= thresholds, strict=True)
+            for passage, row in zip(passages, probabilities >= self.classifier.thresholds, strict=True)
+            for category, reached in zip(categories, row, strict=True)
             if reached
         }
         findings: list[Finding] = []
-        for passage, scores in zip(passages, scored, strict=True):
-            for column, category in enumerate(categories):
-                probability = scores.passage[column]
-                if (passage.report_id, category) not in found_in or probability < self.classifier.cite_at[column]:
-                    continue
-                for start, end in self._cited(scores, column):
-                    quote = passage.text[start:end]
+        for passage, row, cited in zip(passages, probabilities, probabilities >= self.classifier.cite_at, strict=True):
+            for category, probability, reached in zip(categories, row, cited, strict=True):
+                if reached and (passage.report_id, category) in found_in:
                     findings.append(
                         Finding(
                             passage_id=passage.passage_id,
                             category=category,
-                            polarity=self.polarity_of(quote, category),
-                            quote=quote,
+                            polarity=self.polarity_of(passage.text, category),
+                            quote=passage.text,
                             method="classifier",
                             confidence=float(probability),
                         )
@@ -449,20 +423,3 @@ class ClassifierExtractor:
         if progress:
             progress(len(passages), len(passages))
         return findings, ExtractionStats(passages=len(passages))
-
-    def _cited(self, scores: PassageScores, column: int) -> list[tuple[int, int]]:
-        """The runs of consecutive clauses reaching the citation threshold; else the likeliest clause."""
-        if not scores.clauses:
-            return []
-        threshold = self.classifier.cite_at[column]
-        reaching = [row[column] >= threshold for _, _, row in scores.clauses]
-        if not any(reaching):
-            best = max(range(len(scores.clauses)), key=lambda i: scores.clauses[i][2][column])
-            reaching[best] = True
-        runs: list[tuple[int, int]] = []
-        for index, (start, end, _) in enumerate(scores.clauses):
-            if reaching[index] and index and reaching[index - 1]:
-                runs[-1] = (runs[-1][0], end)
-            elif reaching[index]:
-                runs.append((start, end))
-        return runs

@@ -30,7 +30,7 @@ import numpy as np
 
 from assistant.errors import UserError
 from assistant.models import Registry, verify
-from assistant.passages import by_report, stretches_as_texts
+from assistant.passages import by_report
 
 if TYPE_CHECKING:
     from assistant.schema import Passage
@@ -212,101 +212,42 @@ class HiddenStateEncoder:
         context (the classifier was first trained on its vectors)."""
         import llama_cpp
 
-        if not self.layers:  # the model's final, pooled output
-            vectors = []
-            for text in texts:
-                self._decode(self._tokens_of(text))
-                pooled = llama_cpp.llama_get_embeddings_seq(self._context.ctx, 0)[: self._llama.n_embd()]
-                vectors.append(np.array(pooled, dtype=np.float32))
-            self._context.kv_cache_clear()
-            return vectors
-        return [states.mean(axis=0) for states, _ in self._read_alone(texts)]
-
-    def _tokens_of(self, text: str, after_another: bool = False) -> list[int]:
-        """A passage's tokens; inside a report, after another passage, with the space that joins them."""
         if self._context is None:
             self._open()
-        prefix = b" " if after_another else b""
-        return self._llama.tokenize(prefix + text.encode("utf-8"), add_bos=not after_another)[:CONTEXT_TOKENS]
-
-    def _read_alone(self, texts: list[str]) -> list[tuple[np.ndarray, list[int]]]:
-        """Each passage in a pass of its own: its tokens' states (layers averaged) and the tokens."""
-        read = []
+        vectors = []
         for text in texts:
-            tokens = self._tokens_of(text)
-            read.append((self._decode(tokens), tokens))
+            states = self._decode(self._llama.tokenize(text.encode("utf-8"))[:CONTEXT_TOKENS])
+            if states is not None:
+                vectors.append(states.mean(axis=0))
+            else:  # the model's final, pooled output
+                dim = self._llama.n_embd()
+                vectors.append(
+                    np.array(llama_cpp.llama_get_embeddings_seq(self._context.ctx, 0)[:dim], dtype=np.float32)
+                )
         self._context.kv_cache_clear()
-        return read
+        return vectors
 
-    def _read_report(self, texts: list[str]) -> list[tuple[np.ndarray, list[int]]]:
-        """The passages of one report read in one pass (a window of ``CONTEXT_TOKENS`` at most): each
-        passage's own tokens' states and its tokens."""
-        pieces = [self._tokens_of(text, after_another=i > 0) for i, text in enumerate(texts)]
-        read: list[tuple[np.ndarray, list[int]]] = []
-        while len(read) < len(pieces):
+    def _run_report(self, texts: list[str]) -> list[np.ndarray]:
+        """The passages of one report read in one pass (a window of ``CONTEXT_TOKENS`` at most), each
+        pooled over its own tokens."""
+        if self._context is None:
+            self._open()
+        pieces = [
+            self._llama.tokenize((" " if i else "").encode() + text.encode("utf-8"), add_bos=not i)[:CONTEXT_TOKENS]
+            for i, text in enumerate(texts)
+        ]
+        vectors: list[np.ndarray] = []
+        while len(vectors) < len(pieces):
             window, spans = [], []
-            for piece in pieces[len(read) :]:
+            for piece in pieces[len(vectors) :]:
                 if spans and len(window) + len(piece) > CONTEXT_TOKENS:
                     break
                 spans.append((len(window), len(window) + len(piece)))
                 window += piece
             states = self._decode(window)
-            read += [(states[start:end], window[start:end]) for start, end in spans]
+            vectors += [states[start:end].mean(axis=0) for start, end in spans]
         self._context.kv_cache_clear()
-        return read
-
-    def _run_report(self, texts: list[str]) -> list[np.ndarray]:
-        return [states.mean(axis=0) for states, _ in self._read_report(texts)]
-
-    def _pool(self, states: np.ndarray, tokens: list[int], text: str, spans: list[tuple[int, int]], prefix: int):
-        """Each span's vector: the mean of the states of the tokens that overlap it. ``prefix`` bytes
-        precede the text in the tokens (the joining space); a span over the whole text takes every token,
-        so it equals the passage's own vector."""
-        lengths = np.array([self._piece_length(token) for token in tokens])
-        ends = np.cumsum(lengths)
-        starts = ends - lengths
-        pooled = []
-        for start, end in spans:
-            if (start, end) == (0, len(text)):
-                pooled.append(states.mean(axis=0))
-                continue
-            low = prefix + len(text[:start].encode("utf-8"))
-            high = prefix + len(text[:end].encode("utf-8"))
-            inside = (starts < high) & (ends > low)
-            pooled.append(states[inside].mean(axis=0) if inside.any() else states.mean(axis=0))
-        return pooled
-
-    def _piece_length(self, token: int) -> int:
-        """Bytes of text a token stands for (none for a special token such as BOS)."""
-        import llama_cpp
-
-        buffer = ctypes.create_string_buffer(64)
-        written = llama_cpp.llama_token_to_piece(self._llama._model.vocab, token, buffer, len(buffer), 0, False)
-        return abs(written)  # negative: the piece needs that many bytes, more than the buffer holds
-
-    def embed_spans(self, passages: list[Passage], spans: list[list[tuple[int, int]]]) -> list[list[list[float]]]:
-        """Vectors of stretches of passages (character offsets into each passage), pooled from the
-        same passes as ``embed_passages`` over each stretch's own tokens: a clause's vector has seen the
-        rest of its passage and, with ``context``, of its report. No cache: the classifier caches what
-        it makes of them. Without layers, each stretch is read alone as a text of its own."""
-        if not self.layers:
-            return stretches_as_texts(self.embed, passages, spans)
-        own = {p.passage_id: stretches for p, stretches in zip(passages, spans, strict=True)}
-        with self._lock:
-            read_alone = self._read_alone([p.text for p in passages])
-            pooled = {
-                p.passage_id: self._pool(states, tokens, p.text, own[p.passage_id], prefix=0)
-                for p, (states, tokens) in zip(passages, read_alone, strict=True)
-            }
-            if self.context:
-                for members in by_report(passages).values():
-                    read = self._read_report([m.text for m in members])
-                    for i, (p, (states, tokens)) in enumerate(zip(members, read, strict=True)):
-                        in_report = self._pool(states, tokens, p.text, own[p.passage_id], prefix=int(i > 0))
-                        alone = pooled[p.passage_id]
-                        pooled[p.passage_id] = [(a + r) / 2 for a, r in zip(alone, in_report, strict=True)]
-            self.passes += len(passages)
-        return [[v.tolist() for v in pooled[p.passage_id]] for p in passages]
+        return vectors
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Each text read alone."""

@@ -27,7 +27,6 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import cached_property
 
-from assistant.passages import strip_span
 from assistant.schema import Actor, Category, Finding, Polarity, Source, Victim
 from assistant.taxonomy import Taxonomy, cue_alternatives, load_taxonomy
 
@@ -326,10 +325,10 @@ class Lexicon:
         self.skip_words = _word_set_pattern(sources.skip_words)
 
     def clause_polarity(self, text: str) -> Polarity:
-        """What a stretch of text without a cue of its own says by its clause-wide words: negated
-        where a denial stands in it ("bestrider detta", "inget som tyder på", "stämmer inte"),
-        hedged where a hedge does ("uppges", "kanske"), else affirmed. The near-scope words ("inte",
-        "ingen") are left out: they deny the word beside them, not the clause ("hon vågar inte gå hem")."""
+        """What a text without a cue of its own says by its clause-wide words: negated where a denial
+        stands in it ("bestrider detta", "inget som tyder på", "stämmer inte"), hedged where a hedge
+        does ("uppges", "kanske"), else affirmed. The near-scope words ("inte", "ingen") are left out:
+        they deny the word beside them, not the clause ("hon vågar inte gå hem")."""
         context = self._context.scan(text, [m.start() for m in _WORD_START.finditer(text)])
         if context["negation:clause"] or context["negation:after"]:
             return Polarity.negated
@@ -365,43 +364,6 @@ def _overlaps(span: tuple[int, int], others: list[tuple[int, int]]) -> bool:
     return any(start < span[1] and span[0] < end for start, end in others)
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Sentences of a text as trimmed (start, end) offsets; abbreviations and lower-case
-    continuations do not end a sentence."""
-    spans, start = [], 0
-    for match in _SENTENCE_BOUNDARY.finditer(text):
-        if match.group("stop") and not _ends_sentence(text, match):
-            continue
-        spans.append((start, match.end()))
-        start = match.end()
-    spans.append((start, len(text)))
-    return [strip_span(text, s, e) for s, e in spans if text[s:e].strip()]
-
-
-def clause_spans(text: str) -> list[tuple[int, int]]:
-    """Clauses as the polarity rules see them: sentences cut at ; : and "men" (the break itself
-    belongs to no clause), so a denial after "men" stands apart from the finding before it."""
-    clauses = []
-    for sentence_start, sentence_end in sentence_spans(text):
-        start = sentence_start
-        for match in _CLAUSE_BREAK.finditer(text, sentence_start, sentence_end):
-            clauses.append(strip_span(text, start, match.start()))
-            start = match.end()
-        clauses.append(strip_span(text, start, sentence_end))
-    return [(s, e) for s, e in clauses if e > s]
-
-
-def _ends_sentence(text: str, match: re.Match[str]) -> bool:
-    rest = text[match.end() :].lstrip()
-    if rest and rest[0].islower():
-        return False
-    if match.group("stop").startswith(".") and len(match.group("stop")) == 1:
-        before = _LAST_TOKEN.search(text, max(0, match.start() - 20), match.start())
-        if before and (before.group(1).lower() in _ABBREVIATIONS or len(before.group(1)) == 1):
-            return False
-    return True
-
-
 class _Analysis:
     """Everything about one text that the hits share, computed once and only when needed."""
 
@@ -427,7 +389,31 @@ class _Analysis:
 
     @cached_property
     def sentences(self) -> list[tuple[int, int]]:
-        return sentence_spans(self.text)
+        spans, start = [], 0
+        for match in _SENTENCE_BOUNDARY.finditer(self.text):
+            if match.group("stop") and not self._ends_sentence(match):
+                continue
+            spans.append((start, match.end()))
+            start = match.end()
+        spans.append((start, len(self.text)))
+        return [self._trim(s, e) for s, e in spans if self.text[s:e].strip()]
+
+    def _ends_sentence(self, match: re.Match[str]) -> bool:
+        rest = self.text[match.end() :].lstrip()
+        if rest and rest[0].islower():
+            return False
+        if match.group("stop").startswith(".") and len(match.group("stop")) == 1:
+            before = _LAST_TOKEN.search(self.text, max(0, match.start() - 20), match.start())
+            if before and (before.group(1).lower() in _ABBREVIATIONS or len(before.group(1)) == 1):
+                return False
+        return True
+
+    def _trim(self, start: int, end: int) -> tuple[int, int]:
+        while start < end and self.text[start].isspace():
+            start += 1
+        while end > start and self.text[end - 1].isspace():
+            end -= 1
+        return start, end
 
     @cached_property
     def _sentence_starts(self) -> list[int]:

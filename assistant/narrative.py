@@ -19,7 +19,7 @@ from assistant.store import Store
 from assistant.taxonomy import Taxonomy
 
 MARKER = re.compile(r"\[(\d+)\]")
-QUOTE_CHARS = 200  # a classifier may cite several clauses of a passage; the narrative needs only the gist
+QUOTE_CHARS = 200  # a classifier cites a whole passage; the narrative needs only its gist
 CHARS_PER_TOKEN = 2.2  # measured on Swedish report text: Qwen2.5 3.0, SmolLM2 2.4 characters a token
 POLARITY_KEPT_FIRST = {"negated": 0, "hedged": 1, "affirmed": 2}  # what the narrative gives up first
 SENTENCE = re.compile(r"[^.!?]*[.!?]?(?:\s*\[\d+\])*", re.UNICODE)

@@ -8,7 +8,6 @@ passages (``assistant.redact``) keep these offsets and map their placeholders ba
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 from assistant.schema import Passage, Report
 
@@ -86,7 +85,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         spans.append((start, end))
         start = end
     spans.append((start, len(text)))
-    return [s for s in (strip_span(text, a, b) for a, b in spans) if s[1] > s[0]]
+    return [s for s in (_strip(text, a, b) for a, b in spans) if s[1] > s[0]]
 
 
 def _ends_with_abbreviation(before: str) -> bool:
@@ -100,8 +99,7 @@ def _is_number_dot(text: str, dot: int) -> bool:
     return dot > 0 and text[dot - 1].isdigit() and following[:1] == " " and following[1:2].isdigit()
 
 
-def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span without the whitespace at its ends."""
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -143,13 +141,3 @@ def by_report(passages: list[Passage]) -> dict[str, list[Passage]]:
     for passage in sorted(passages, key=lambda p: p.n):
         reports.setdefault(passage.report_id, []).append(passage)
     return reports
-
-
-def stretches_as_texts(
-    embed: Callable[[list[str]], list[list[float]]], passages: list[Passage], spans: list[list[tuple[int, int]]]
-) -> list[list[list[float]]]:
-    """Stretches of passages (character offsets) embedded each as a text of its own, for encoders
-    that cannot pool a stretch out of their reading of the whole passage."""
-    texts = [passage.text[start:end] for passage, own in zip(passages, spans, strict=True) for start, end in own]
-    vectors = iter(embed(texts))
-    return [[next(vectors) for _ in own] for own in spans]

@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.classifier import RECIPES, PassageScores, TrainedClassifier
+from assistant.classifier import RECIPES, TrainedClassifier
 from assistant.errors import UserError
 from assistant.hidden_states import FeatureCache, HiddenStateEncoder, encoder_name, layers_at
-from assistant.lexicon import clause_spans
 from assistant.models import Registry
 from assistant.pipeline import Assistant
 from assistant.schema import Category, Polarity
@@ -113,79 +112,42 @@ def test_a_passage_is_also_read_inside_its_report():
     )
 
 
-def test_a_clause_is_pooled_from_its_passage_s_own_reading():
-    """A clause's vector is the mean of its own tokens' states in the passes that read its passage, so a
-    whole passage's span gives the passage's vector, and (the model reads left to right) a first
-    passage's first clause gives what the clause alone would."""
-    layers = layers_at(tiny_registry(), TINY_MODEL, RECIPES["llm"].depths)
-    encoder = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, layers=layers, context=True)
-    first, later = "Pappa slog mamma i köket i går kväll, men Lisa sov.", "Han gjorde det igen; Lisa såg på."
-    passages = [make_passage(first, "R1", 1), make_passage(later, "R1", 2)]
-    spans = [[(0, len(p.text)), *clause_spans(p.text)] for p in passages]
-    assert [len(own) for own in spans] == [3, 3]
-    pooled = encoder.embed_spans(passages, spans)
-    assert encoder.passes == 2
-    whole = np.asarray(encoder.embed_passages(passages))
-    assert np.allclose([own[0] for own in pooled], whole, rtol=1e-4, atol=1e-4)
-    alone = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, layers=layers)
-    opening = np.asarray(alone.embed(["Pappa slog mamma i köket i går kväll"]))[0]
-    assert np.allclose(pooled[0][1], opening, rtol=1e-3, atol=1e-3)
-    assert not np.allclose(pooled[0][1], pooled[0][2], rtol=0.05)
-    assert not np.allclose(pooled[1][1], pooled[1][0], rtol=0.05)
-
-
-def test_a_found_category_is_cited_by_its_clauses_in_every_passage_of_the_report_that_carries_it(
+def test_a_found_category_is_cited_in_every_passage_of_the_report_that_carries_it(
     trained, tiny_llm, embedder, tmp_path
 ):
     """The rule on known probabilities: they are put in the extractor's cache (the real store), so the
-    encoder is not asked. A category is found in a report at ``thresholds``; it is cited at the lower
-    ``citation_thresholds``, by the runs of clauses reaching it, or else by the likeliest clause."""
+    encoder is not asked. A category is found in a report where a passage reaches ``thresholds``; it
+    is then cited in every passage of that report reaching the lower ``citation_thresholds``."""
     settings = tiny_settings(tmp_path / "home")
     settings.extractor.classifier_path = trained[0]
     extractor = Assistant(settings, llm=tiny_llm, embedder=embedder).classifier_extractor
-    classifier = extractor.classifier
-    categories = classifier.categories
+    categories = extractor.classifier.categories
     physical, neglect = categories.index(Category.physical_violence), categories.index(Category.neglect)
-    classifier.thresholds = np.full(len(categories), 0.7)
-    classifier.citation_thresholds = np.full(len(categories), 0.4)
-
-    def row(**probabilities: float) -> list[float]:
-        values = [0.0] * len(categories)
-        for column, value in probabilities.items():
-            values[{"physical": physical, "neglect": neglect}[column]] = value
-        return values
-
-    texts = {
-        ("R1", 1): "Pappa slog Lisa med en sko; hon grät, men hon hade inga märken.",
-        ("R1", 2): "Lisa var ledsen i skolan dagen efter.",
-        ("R2", 1): "Pappa skrek åt Lisa i hallen.",
-    }
-    passages = [make_passage(text, report, n) for (report, n), text in texts.items()]
-    scores = [
-        PassageScores(row(physical=0.9, neglect=0.75), []),
-        PassageScores(row(physical=0.5), []),
-        PassageScores(row(physical=0.6), []),
+    extractor.classifier.thresholds = np.full(len(categories), 0.7)
+    extractor.classifier.citation_thresholds = np.full(len(categories), 0.4)
+    passages = [
+        make_passage("Pappa slog Lisa med en sko.", "R1", 1),
+        make_passage("Lisa var ledsen i skolan dagen efter.", "R1", 2),
+        make_passage("Pappa bestrider detta.", "R1", 3),
+        make_passage("Pappa skrek åt Lisa i hallen.", "R2", 1),
+        make_passage("Kylen var tom och Lisa hade inte ätit.", "R2", 2),
     ]
-    clause_rows = [
-        [row(physical=0.8, neglect=0.2), row(physical=0.5, neglect=0.3), row(physical=0.1, neglect=0.35)],
-        [row(physical=0.45)],
-        [row(physical=0.6)],
-    ]
-    for passage, scored, rows in zip(passages, scores, clause_rows, strict=True):
-        clauses = [(start, end, r) for (start, end), r in zip(clause_spans(passage.text), rows, strict=True)]
+    given = {("R1", 1): 0.9, ("R1", 2): 0.5, ("R1", 3): 0.6, ("R2", 1): 0.6, ("R2", 2): 0.3}
+    for passage in passages:
+        row = [0.0] * len(categories)
+        row[physical] = given[(passage.report_id, passage.n)]
+        row[neglect] = 0.8 if passage.report_id == "R2" else 0.0
         report = tuple(p.text for p in passages if p.report_id == passage.report_id)
-        extractor.store.cache(
-            extractor.cache_key(passage, report), "classify", {"passage": scored.passage, "clauses": clauses}, "C1"
-        )
+        extractor.store.cache(extractor.cache_key(passage, report), "classify", row, "C1")
     findings, _ = extractor.extract(passages, {})
-    cited = {(f.passage_id, f.category, f.quote) for f in findings}
-    assert cited == {
-        ("R1:1", Category.physical_violence, "Pappa slog Lisa med en sko; hon grät"),
-        ("R1:1", Category.neglect, "hon hade inga märken."),
-        ("R1:2", Category.physical_violence, "Lisa var ledsen i skolan dagen efter."),
-    }, "R2 carries no passage at the finding threshold, so its 0.6 is not cited"
-    finding = next(f for f in findings if f.passage_id == "R1:1" and f.category == Category.physical_violence)
-    assert finding.polarity == Polarity.affirmed, "the lexicon reads the cited clauses, not the denial beside them"
+    assert {(f.passage_id, f.category, f.polarity) for f in findings} == {
+        ("R1:1", Category.physical_violence, Polarity.affirmed),
+        ("R1:2", Category.physical_violence, Polarity.affirmed),
+        ("R1:3", Category.physical_violence, Polarity.negated),
+        ("R2:1", Category.neglect, Polarity.affirmed),
+        ("R2:2", Category.neglect, Polarity.affirmed),
+    }, "R2 has no passage at 0.7 for physical violence, so its 0.6 is not cited; a denial is not a finding"
+    assert all(f.quote == next(p.text for p in passages if p.passage_id == f.passage_id) for f in findings)
     assert extractor.encoder.passes == 0
 
 
@@ -223,8 +185,7 @@ def test_the_classifier_fires_on_passages_like_those_it_learnt(trained, tiny_llm
     assistant = Assistant(settings, llm=tiny_llm, embedder=embedder, feature_encoders=encoders)
     extractor = assistant.classifier_extractor
     every = [(p, labels) for r in load_gold_files([TRAIN]) for p, labels in r.labelled_passages(400)]
-    passages = [p for p, _ in every]
-    probabilities = [s.passage for s in extractor.scores(passages)]  # whole reports: each read in its own
+    probabilities = extractor.probabilities([p for p, _ in every])  # whole reports: each passage is read in its own
     categories = extractor.classifier.categories
     labelled = [(row, labels) for row, (_, labels) in zip(probabilities, every, strict=True) if labels]
     hits = sum(
@@ -234,9 +195,7 @@ def test_the_classifier_fires_on_passages_like_those_it_learnt(trained, tiny_llm
         if c in categories
     )
     assert hits >= len(labelled) // 4
-    assert extractor.encoder is encoder and encoder.passes == len(passages), "read for its clauses, not from the cache"
-    trained_on = extractor.classifier.probabilities(np.asarray(encoder.embed_passages(passages)))
-    assert np.allclose(probabilities, trained_on, atol=1e-3), "a passage scores as the vector it was trained on"
+    assert extractor.encoder is encoder and encoder.passes == 0, "the training passages' vectors came from the cache"
 
 
 def test_a_classifier_file_from_before_report_reading_loads_as_reading_passages_alone(trained, tmp_path):

@@ -16,7 +16,7 @@ TEXT = "Han berättar att pappa slog honom med en sko i går. Efteråt satt han 
 
 
 class ProposingClassifier:
-    """Proposes the whole passage for each given category (a stand-in: the combination is under test)."""
+    """Proposes the whole passage for each given category, as ClassifierExtractor does."""
 
     tag = "classifier (stand-in)"
 
@@ -53,7 +53,7 @@ def test_the_lexicon_finding_stands_where_both_find_the_category_and_the_classif
     findings, _ = HybridExtractor(None, [lexicon, classifier], "union").extract([passage()], {})
     by_category = {f.category: f for f in findings}
     assert by_category[Category.physical_violence].model_dump() == physical[0].model_dump(), (
-        "the lexicon's finding, with its actor and clause, not the classifier's"
+        "the lexicon's finding, with its actor and clause, not the classifier's whole passage"
     )
     added = by_category[Category.latent_violence]
     assert added.method == "classifier" and added.quote == TEXT

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from assistant.classifier import lexicon_polarity
-from assistant.lexicon import LexiconHit, clause_spans, lexicon_for, tag
+from assistant.lexicon import LexiconHit, lexicon_for, tag
 from assistant.schema import Actor, Category, Polarity, Source, Victim
 from assistant.taxonomy import DEFAULT_TAXONOMY_PATH, load_taxonomy
 
@@ -417,23 +417,6 @@ def test_paraphrase_traps(text, category):
 def test_aldrig_inside_a_cue_does_not_negate_it():
     hit = one("Mamman har sagt att han aldrig mer ska få träffa sonen igen.", C.parental_conflict)
     assert hit.polarity != P.negated
-
-
-def test_clauses_part_at_men_and_semicolons_but_not_at_abbreviations():
-    """The classifier cites clauses: a denial after "men" must stand apart from the finding before it."""
-    text = (
-        "Lägenheten var stökig och det luktade sopor, men det fanns mat i kylen. "
-        "Pappan kom hem kl. 23 bl.a. med en kompis; de var berusade.\n\nInget mer."
-    )
-    clauses = [text[start:end] for start, end in clause_spans(text)]
-    assert clauses == [
-        "Lägenheten var stökig och det luktade sopor",
-        "det fanns mat i kylen.",
-        "Pappan kom hem kl. 23 bl.a. med en kompis",
-        "de var berusade.",
-        "Inget mer.",
-    ]
-    assert clause_spans("   ") == [] and clause_spans("Ett ord") == [(0, 7)]
 
 
 @pytest.mark.parametrize(

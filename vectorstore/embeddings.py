@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import UserError
-from assistant.passages import stretches_as_texts
 from assistant.settings import EmbeddingSettings
 
 
@@ -68,7 +67,3 @@ class Embedder:
     def embed_passages(self, passages: list) -> list[list[float]]:
         """The classifier's interface (``assistant.classifier.Encoder``): each passage on its own."""
         return self.embed([p.text for p in passages])
-
-    def embed_spans(self, passages: list, spans: list[list[tuple[int, int]]]) -> list[list[list[float]]]:
-        """The classifier's clause vectors: each stretch embedded on its own."""
-        return stretches_as_texts(self.embed, passages, spans)
