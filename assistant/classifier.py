@@ -34,7 +34,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from assistant.errors import UserError
-from assistant.extract import ExtractionStats
+from assistant.extract import POLARITY_STRENGTH, ExtractionStats
 from assistant.passages import by_report, split_passages
 from assistant.schema import Category, Finding, Passage, Polarity, Report
 
@@ -330,12 +330,7 @@ def lexicon_polarity(lexicon) -> Callable[[str, Category], Polarity]:
 
     def polarity_of(text: str, category: Category) -> Polarity:
         own = [hit.polarity for hit in lexicon.tag(text) if hit.category == category]
-        if not own:
-            return lexicon.clause_polarity(text)
-        for polarity in (Polarity.negated, Polarity.hedged):
-            if polarity in own:
-                return polarity
-        return Polarity.affirmed
+        return min(own, key=POLARITY_STRENGTH.__getitem__) if own else lexicon.clause_polarity(text)
 
     return polarity_of
 
