@@ -35,6 +35,7 @@ from assistant.passages import by_report
 if TYPE_CHECKING:
     from assistant.schema import Passage
 
+STORE_EVERY = 64  # passages read alone between writes to the feature cache
 CONTEXT_TOKENS = 2048  # a passage is at most 400 characters; a longer report is read in windows of this size
 
 
@@ -251,25 +252,32 @@ class HiddenStateEncoder:
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Each text read alone."""
-        return self._embed_cached(self._alone_name, texts, self._run).tolist()
+        return self._embed_cached(self._alone_name, texts, self._run, STORE_EVERY).tolist()
 
-    def _embed_cached(self, name: str, keys: list[str], run: Callable[[list[str]], list[np.ndarray]]) -> np.ndarray:
-        """Vectors by key from the cache, the missing ones from ``run`` (called with those keys, in order)."""
+    def _embed_cached(
+        self, name: str, keys: list[str], run: Callable[[list[str]], list[np.ndarray]], store_every: int | None = None
+    ) -> np.ndarray:
+        """Vectors by key from the cache, the missing ones from ``run`` (called with those keys, in order;
+        with ``store_every``, that many at a time, each lot cached before the next, so an interrupted
+        training keeps what it has read)."""
         cached = [self._cache.get(name, k) if self._cache else None for k in keys]
         missing = list(dict.fromkeys(k for k, v in zip(keys, cached, strict=True) if v is None))
         fresh: dict[str, np.ndarray] = {}
-        if missing:
+        step = store_every or len(missing) or 1
+        for start in range(0, len(missing), step):
+            chunk = missing[start : start + step]
             with self._lock:
-                fresh = dict(zip(missing, run(missing), strict=True))
-                self.passes += len(missing)
+                read = run(chunk)
+                self.passes += len(chunk)
+            fresh.update(zip(chunk, read, strict=True))
             if self._cache:
-                self._cache.put(name, missing, np.asarray([fresh[k] for k in missing]))
+                self._cache.put(name, chunk, np.asarray(read))
         return np.asarray([v if v is not None else fresh[k] for k, v in zip(keys, cached, strict=True)])
 
     def embed_passages(self, passages: list[Passage]) -> list[list[float]]:
         """Vectors of passages (``assistant.schema.Passage``). With ``context``, each passage's vector
         alone is averaged with its vector read among the passages given of its report, in their order."""
-        alone = self._embed_cached(self._alone_name, [p.text for p in passages], self._run)
+        alone = self._embed_cached(self._alone_name, [p.text for p in passages], self._run, STORE_EVERY)
         if not self.context:
             return alone.tolist()
         in_report: dict[str, np.ndarray] = {}

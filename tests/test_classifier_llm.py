@@ -90,6 +90,32 @@ def test_cached_vectors_are_those_the_model_gives(trained):
     assert in_reports.passes == 0, "training stored every passage's vector in its report too"
 
 
+def test_an_interrupted_reading_keeps_the_vectors_it_stored(tmp_path, monkeypatch):
+    """Reading thousands of passages takes hours: a training stopped half way (here: the model's run
+    raises on its second lot, after the first was stored) must not have to read them again."""
+    monkeypatch.setattr("assistant.hidden_states.STORE_EVERY", 2)
+    texts = train_texts(5)
+    layers = layers_at(tiny_registry(), TINY_MODEL, RECIPES["llm"].depths)
+    cache = tmp_path / "features.sqlite"
+    stopped = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, FeatureCache(cache), layers=layers)
+    real_run, runs = stopped._run, []
+
+    def run_then_stop(chunk: list[str]) -> list[np.ndarray]:
+        runs.append(chunk)
+        if len(runs) == 2:
+            raise KeyboardInterrupt  # stands in for Ctrl-C or a killed job
+        return real_run(chunk)
+
+    stopped._run = run_then_stop
+    with pytest.raises(KeyboardInterrupt):
+        stopped.embed(texts)
+    assert runs[0] == texts[:2]
+    resumed = HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, FeatureCache(cache), layers=layers)
+    vectors = np.asarray(resumed.embed(texts))
+    assert resumed.passes == 3, "only the passages after the first stored lot were read again"
+    assert np.allclose(vectors, HiddenStateEncoder(tiny_registry(), TINY_MODEL, 2, layers=layers).embed(texts))
+
+
 def test_a_passage_is_also_read_inside_its_report():
     """The model reads left to right, so a report's first passage reads the same inside it as alone,
     which pins the pooled tokens to the right passage; a later one reads differently after another
