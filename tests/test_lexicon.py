@@ -118,6 +118,15 @@ def test_exclusions_move_a_cue_to_the_right_category():
         ("Skolan har inte sett några blåmärken.", C.physical_violence, "har inte sett några"),
         ("Elsa trivs inte i skolan.", C.protective_factor, "inte"),
         ("Det finns ingen oro för att barnet är hungrig.", C.neglect, "ingen oro för"),
+        # a closed investigation; the annotators of every set read it as a denial
+        ("Förundersökningen om misshandel av Elsa lades ned i våras.", C.physical_violence, "lades ned"),
+        # a subordinate clause puts the negation before the verb
+        ("Anmälan om misshandel avskrevs då brottet inte kunde styrkas.", C.physical_violence, "inte kunde styrkas"),
+        ("Hon sa att pappan slog henne, vilket inte stämmer enligt mamman.", C.physical_violence, "inte stämmer"),
+        ("Personalen såg inget som tydde på att mamman var berusad.", C.parental_substance_abuse, "inget som tydde på"),
+        ("Pappan har bestridit att han kontrollerar familjens pengar.", C.economic_abuse, "bestridit"),
+        ("Läkaren fann inga fysiska fynd som talar för övergrepp.", C.sexual_abuse, "inga fysiska fynd som talar för"),
+        ("Pappans prov på beroendemottagningen har alla varit negativa.", C.parental_substance_abuse, "varit negativa"),
     ],
 )
 def test_negated(text, category, polarity_cue):
