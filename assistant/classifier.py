@@ -114,6 +114,25 @@ class TrainedClassifier:
     # is cited in every passage of the report reaching it. Files from before it cite at ``thresholds``.
     citation_thresholds: np.ndarray | None = None
 
+    def __post_init__(self) -> None:
+        """Refuse arrays that do not fit together now, not at the first report: a file can be hand-edited."""
+        if (self.mean is None) != (self.scale is None) or (self.hidden_weights is None) != (self.hidden_bias is None):
+            raise ValueError("mean and scale, and hidden_weights and hidden_bias, come in pairs")
+        n, units = len(self.categories), self.dim if self.hidden_weights is None else self.hidden_weights.shape[-1]
+        expected = {
+            "weights": (self.weights, (n, units)),
+            "bias": (self.bias, (n,)),
+            "thresholds": (self.thresholds, (n,)),
+            "citation_thresholds": (self.citation_thresholds, (n,)),
+            "mean": (self.mean, (self.dim,)),
+            "scale": (self.scale, (self.dim,)),
+            "hidden_weights": (self.hidden_weights, (self.dim, units)),
+            "hidden_bias": (self.hidden_bias, (units,)),
+        }
+        for name, (array, shape) in expected.items():
+            if array is not None and np.shape(array) != shape:
+                raise ValueError(f"{name} has shape {np.shape(array)}, expected {shape}")
+
     @property
     def cite_at(self) -> np.ndarray:
         return self.thresholds if self.citation_thresholds is None else self.citation_thresholds

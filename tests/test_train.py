@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from assistant.classifier import NETWORK_MIN_PASSAGES, Recipe, TrainedClassifier, _forward, train
+from assistant.errors import UserError
 from assistant.schema import Category
 from eval.gold import load_gold_files
 
@@ -130,3 +131,24 @@ def test_the_network_reads_as_scikit_learn_computes_it():
     network = MLPClassifier(hidden_layer_sizes=(8,), max_iter=500, random_state=0).fit(vectors, labels.astype(int))
     ours = _forward(vectors, network.coefs_[1].T, network.intercepts_[1], network.coefs_[0], network.intercepts_[0])
     assert np.allclose(ours, network.predict_proba(vectors))
+
+
+@pytest.mark.parametrize(
+    ("field", "edit"),
+    [
+        ("citation_thresholds", lambda data: data["thresholds"][:-1]),
+        ("hidden_bias", lambda data: data["hidden_bias"][:10]),
+        ("weights", lambda data: data["weights"][:, :100]),
+    ],
+)
+def test_a_hand_edited_classifier_is_refused_when_loaded_with_the_file_and_the_field_named(tmp_path, field, edit):
+    """Not at the first report the case view analyses: the administrator who edited it is told at once."""
+    shipped = ROOT / "models" / "classifier-llm.npz"
+    assert TrainedClassifier.load(shipped).hidden_weights is not None
+    with np.load(shipped, allow_pickle=False) as stored:
+        data = dict(stored)
+    data[field] = edit(data)
+    edited = tmp_path / "edited.npz"
+    np.savez(edited, **data)
+    with pytest.raises(UserError, match=rf"{edited}.*{field} has shape"):
+        TrainedClassifier.load(edited)
