@@ -103,6 +103,22 @@ def test_exclusions_move_a_cue_to_the_right_category():
     assert C.physical_violence not in categories
 
 
+@pytest.mark.parametrize(
+    ("text", "category", "not_category"),
+    [
+        # screaming at each other is the parents' conflict, not violence aimed at someone
+        ("Föräldrarna skrek på varandra vid hämtningen.", C.parental_conflict, C.psychological_violence),
+        # an adult who steps in is no sign that the child saw it
+        ("Mamman och pappan grälade högt tills en lärare fick gå emellan.", C.parental_conflict, C.witnessed_violence),
+        # the arrested man is an adult: not the child's own risk behaviour
+        ("Pappan greps misstänkt för grov kvinnofridskränkning.", C.witnessed_violence, C.child_risk_behaviour),
+    ],
+)
+def test_what_others_do_is_not_read_as_the_child_s_indicator(text, category, not_category):
+    categories = {h.category for h in tag(text)}
+    assert category in categories and not_category not in categories
+
+
 # --- negation and hedge scope -------------------------------------------------
 
 
