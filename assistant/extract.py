@@ -200,7 +200,7 @@ class HybridExtractor:
       passage and category, its negation and hedge scope decides the polarity,
       since the small model confuses denials with findings, and a classifier's
       finding gives way to the lexicon's (which names actor and source and cites
-      the clause, not the whole passage).
+      the cue's sentence, not the whole passage).
     - ``gated``: the LLM reads only the passages the other parts flagged; their
       findings are kept beside the LLM's, polarity as in ``union``.
     """
